@@ -1,0 +1,48 @@
+# Vigie: every entry point installs from uv.lock first, so a fresh clone needs nothing else.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen
+export UV_PYTHON ?= 3.11
+
+.PHONY: help install manifest demo test lint pytest up docs bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install:  ## install the locked environment (.venv) and build the dbt manifest
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		{ echo "[vigie] bootstrapping uv with pip"; python3 -m pip install --quiet uv; }
+	@echo "[vigie] installing the locked environment (uv sync --frozen)"
+	@$(UV) sync --frozen --quiet
+	@$(MAKE) --no-print-directory manifest
+
+manifest:  ## build dbt_project/target/manifest.json (Cosmos renders the DAG from it)
+	@echo "[vigie] building the dbt manifest"
+	@cd dbt_project && $(RUN) dbt parse --quiet --project-dir . --profiles-dir . --target duckdb
+
+demo: install  ## sample landing zone + the whole flow once, with a summary
+	@rm -rf data/landing data/archive data/quarantine data/outbox data/warehouse.duckdb
+	@$(RUN) vigie sample data/landing
+	@$(RUN) vigie run
+
+lint:  ## ruff (lint + format) and sqlfluff on the dbt models
+	@echo "[vigie] ruff"
+	@$(RUN) ruff check .
+	@$(RUN) ruff format --check .
+	@echo "[vigie] sqlfluff"
+	@$(RUN) sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar --nocolor
+
+pytest:
+	@echo "[vigie] pytest"
+	@$(RUN) pytest
+
+test: install lint pytest  ## install, lint, and run the whole test suite
+
+up: install  ## Airflow UI + scheduler on http://127.0.0.1:8080 (Ctrl-C stops it)
+	@echo "[vigie] starting airflow standalone on http://127.0.0.1:8080 (user admin; password:"
+	@echo "        .airflow/simple_auth_manager_passwords.json.generated)"
+	@AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 $(RUN) vigie airflow standalone
+
+clean:  ## remove generated data (warehouse, landing, outbox) but keep Airflow's history
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,19 @@
+"""Assets and constants shared by the DAG files; cheap to import at parse time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import Asset
+
+RAW_PREFECTURES = Asset(name="vigie_raw_prefectures", uri="vigie://warehouse/raw/prefectures")
+MARTS = Asset(name="vigie_marts", uri="vigie://warehouse/marts")
+
+# DuckDB allows one writer process: every task writing the warehouse takes this one-slot pool.
+WAREHOUSE_POOL = "vigie_warehouse"
+
+DEFAULT_ARGS = {
+    "owner": "vigie-data",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=1),
+}

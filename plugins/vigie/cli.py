@@ -1,0 +1,186 @@
+"""``vigie run | sample | check | airflow``: the operator's entry points."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from vigie.settings import apply_airflow_env, get_settings
+
+PIPELINE = ("ingest_prefecture_exports", "build_warehouse", "weekly_pilot_alerts")
+
+
+def _say(message: str) -> None:
+    print(f"[vigie] {message}", flush=True)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from vigie.sample import write_sample
+
+    started = time.perf_counter()
+    summary = write_sample(Path(args.out_dir), seed=args.seed)
+    _say(
+        f"{len(summary.files)} files written under {summary.out_dir} "
+        f"in {time.perf_counter() - started:.1f}s (seed {args.seed})"
+    )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate one file without loading it: what a prefecture agent needs to fix."""
+    from vigie.parsing.text import FileRejected
+    from vigie.reference import load_reference
+    from vigie.sources import prefectures
+    from vigie.validation import Context, read_and_validate
+
+    settings = get_settings()
+    path = Path(args.file)
+    ctx = Context(load_reference(settings.reference_dir), settings.qpv_2024_from_year)
+    try:
+        verdict = read_and_validate(path.read_bytes(), prefectures.KINDS, ctx)
+    except FileRejected as exc:
+        print(f"{path}: REFUSED ({exc.reason}) {exc.detail}")
+        return 2
+    print(f"{path}: kind {verdict.kind.name}, {verdict.rows_read} row(s) read")
+    if verdict.quarantine_reason:
+        print(f"  REFUSED ({verdict.quarantine_reason}) {verdict.quarantine_detail}")
+    for reject in verdict.rejects.itertuples():
+        print(f"  row {reject.source_row}, column {reject.column_name}: {reject.reason} "
+              f"(value {reject.value!r})")  # fmt: skip
+    loadable = verdict.rows_read - verdict.rows_rejected
+    if not verdict.quarantine_reason:
+        print(f"  {loadable} row(s) would load, {verdict.rows_rejected} would be rejected")
+    return 2 if verdict.quarantine_reason else (1 if verdict.rows_rejected else 0)
+
+
+def _ensure_airflow_ready() -> None:
+    """Migrate the metadata DB and create the warehouse pool (both idempotent)."""
+    home = Path(os.environ["AIRFLOW_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    marker = home / ".vigie-initialised"
+    if not marker.exists():
+        _say(f"initialising Airflow in {home} (first run only)")
+        for command in (["db", "migrate"], ["pools", "set", "vigie_warehouse", "1",
+                        "DuckDB single writer: every task writing the warehouse"]):
+            subprocess.run([sys.executable, "-m", "airflow", *command], check=True,
+                           stdout=subprocess.DEVNULL)  # fmt: skip
+        marker.touch()
+
+
+def _ensure_manifest() -> None:
+    settings = get_settings()
+    if not (settings.dbt_project_dir / "target" / "manifest.json").exists():
+        from vigie.dbt import run_dbt
+
+        _say("building the dbt manifest (dbt parse)")
+        run_dbt(["parse"], settings)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The whole flow once, in-process, each DAG through ``dag.test()`` in dependency order."""
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    apply_airflow_env()
+    settings = get_settings()
+    os.environ.update(settings.dbt_env())
+    _ensure_airflow_ready()
+    _ensure_manifest()
+    from airflow.dag_processing.dagbag import DagBag
+
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(settings.home / "dags"))
+    if bag.import_errors:
+        for path, error in bag.import_errors.items():
+            _say(f"DAG import error in {path}:\n{error}")
+        return 1
+    for dag_id in PIPELINE:
+        step = time.perf_counter()
+        _say(f"running {dag_id} ...")
+        run = bag.get_dag(dag_id).test()
+        state = str(getattr(run, "state", "unknown"))
+        _say(f"  {dag_id}: {state} in {time.perf_counter() - step:.1f}s")
+        if "success" not in state:
+            _say(f"{dag_id} did not succeed; see the task logs under {os.environ['AIRFLOW_HOME']}")
+            return 1
+    _say(f"pipeline finished in {time.perf_counter() - started:.1f}s")
+    print_summary()
+    return 0
+
+
+def print_summary() -> None:
+    """What a pilot or a data engineer wants to know after a run, in a few lines."""
+    from vigie.flows import priority_share_rows
+    from vigie.warehouse import Warehouse
+
+    settings = get_settings()
+    year = date.today().year
+    with Warehouse(settings).transaction() as tx:
+        files = dict(tx.fetchall("SELECT status, count(*) FROM audit.file_loads GROUP BY status"))
+        rejects = tx.fetchall("SELECT count(*) FROM audit.load_rejects")[0][0]
+    rows = priority_share_rows([year - 1, year], settings)
+    print()
+    print("Vigie summary")
+    print("  files: " + ", ".join(f"{n} {s}" for s, n in sorted(files.items())) +
+          f"; {rejects} rejected cell(s) in audit.load_rejects")  # fmt: skip
+    for wanted in (year, year - 1):
+        year_rows = [r for r in rows if r["annee"] == wanted]
+        if not year_rows:
+            continue
+        national = next((r for r in year_rows if r["code_departement"] == "FR"), None)
+        below = sorted(
+            (r for r in year_rows if r["status"] == "below_target"),
+            key=lambda r: r["share_located"],
+        )
+        no_data = [r for r in year_rows if r["status"] == "no_data"]
+        headline = (
+            f"national share {national['share_located']:.1%}" if national and
+            national["share_located"] is not None else "no national figure"
+        )  # fmt: skip
+        print(f"  FIPD {wanted}: {headline}; {len(below)} département(s) below the "
+              f"{settings.fipd_target:.0%} target, {len(no_data)} without data")  # fmt: skip
+        for r in below:
+            print(f"    {r['code_departement']:>3} {r['nom_departement']:<28} "
+                  f"{r['share_located']:.1%}  gap {r['gap_eur']:,.0f} EUR")  # fmt: skip
+    where = settings.duckdb_path if settings.warehouse_kind == "duckdb" else "PostgreSQL"
+    print(f"  warehouse: {where}")
+    print(f"  e-mails:   {settings.outbox_dir}")
+
+
+def cmd_airflow(args: argparse.Namespace) -> int:
+    """``airflow ...`` with Vigie's environment (project-local AIRFLOW_HOME, DAG folder)."""
+    apply_airflow_env()
+    os.environ.update(get_settings().dbt_env())
+    venv_bin = str(Path(sys.executable).parent)
+    os.environ["PATH"] = venv_bin + os.pathsep + os.environ.get("PATH", "")
+    if args.airflow_args[:1] != ["db"]:
+        _ensure_airflow_ready()
+    _ensure_manifest()
+    os.execv(sys.executable, [sys.executable, "-m", "airflow", *args.airflow_args])
+    return 0  # pragma: no cover
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vigie", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the whole flow once, in-process")
+    run.set_defaults(func=cmd_run)
+    sample = commands.add_parser("sample", help="write the sample landing zone")
+    sample.add_argument("out_dir")
+    sample.add_argument("--seed", type=int, default=20170410)
+    sample.set_defaults(func=cmd_sample)
+    check = commands.add_parser("check", help="validate one file without loading it")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_check)
+    airflow = commands.add_parser("airflow", help="airflow CLI with Vigie's environment")
+    airflow.add_argument("airflow_args", nargs=argparse.REMAINDER)
+    airflow.set_defaults(func=cmd_airflow)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

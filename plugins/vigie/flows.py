@@ -1,0 +1,91 @@
+"""What each DAG task does, as plain functions: tested without Airflow, called by thin DAGs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+
+from vigie.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def refresh_reference(settings: Settings | None = None) -> dict[str, int]:
+    """Load the reference lists in force (shipped or ``VIGIE_REFERENCE_DIR``) into the warehouse."""
+    from vigie.loading import ensure_schema
+    from vigie.loading import refresh_reference as load
+    from vigie.reference import load_reference
+    from vigie.warehouse import Warehouse
+
+    settings = settings or get_settings()
+    warehouse = Warehouse(settings)
+    ensure_schema(warehouse)
+    counts = load(warehouse, load_reference(settings.reference_dir))
+    log.info("reference refreshed: %s", counts)
+    return counts
+
+
+def ingest_prefectures(run_id: str | None = None, settings: Settings | None = None) -> list[dict]:
+    """Collect, validate and load every prefecture export waiting in the landing zone."""
+    from vigie.loading import ingest_landed
+    from vigie.reference import load_reference
+    from vigie.sources import prefectures
+    from vigie.validation import Context
+    from vigie.warehouse import Warehouse
+
+    settings = settings or get_settings()
+    ctx = Context(load_reference(settings.reference_dir), settings.qpv_2024_from_year)
+    reports = ingest_landed(
+        Warehouse(settings), settings.landing_url, prefectures.KINDS, ctx, run_id
+    )
+    return [r.as_dict() for r in reports]
+
+
+def build_warehouse(settings: Settings | None = None, select: str | None = None) -> None:
+    """A plain ``dbt build`` (the CLI's and tests' path; Airflow runs the models via Cosmos)."""
+    from vigie.dbt import run_dbt
+
+    args = ["build"] + (["--select", select] if select else [])
+    run_dbt(args, settings or get_settings())
+
+
+def week_start_of(day: date) -> date:
+    """The Monday of ``day``'s ISO week: alerts are keyed by week."""
+    return day - timedelta(days=day.weekday())
+
+
+def priority_share_rows(years: list[int], settings: Settings | None = None) -> list[dict]:
+    """Rows of ``marts.fipd_priority_share`` for ``years`` (national rows included)."""
+    from vigie.warehouse import Warehouse
+
+    settings = settings or get_settings()
+    placeholders = ", ".join("?" for _ in years)
+    with Warehouse(settings).transaction() as tx:
+        frame = tx.fetch_frame(
+            "SELECT * FROM marts.fipd_priority_share "
+            f"WHERE annee IN ({placeholders}) ORDER BY annee, code_departement",
+            years,
+        )
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for record in records:
+        for key, value in record.items():
+            if hasattr(value, "as_tuple"):  # Decimal from PostgreSQL / DuckDB numerics
+                record[key] = float(value)
+    return records
+
+
+def write_weekly_emails(day: date, settings: Settings | None = None) -> list[Path]:
+    """Render the week's pilot e-mails (current year to date and last closed year)."""
+    from vigie.alerts.outbox import write_outbox
+    from vigie.alerts.pilots import read_pilots
+    from vigie.alerts.render import build_weekly_emails
+
+    settings = settings or get_settings()
+    rows = priority_share_rows([day.year, day.year - 1], settings)
+    messages = build_weekly_emails(
+        week_start_of(day), rows, read_pilots(settings.pilots_file), settings.mail_from
+    )
+    paths = write_outbox(messages, settings.outbox_dir)
+    log.info("%d e-mail(s) written to %s", len(paths), settings.outbox_dir)
+    return paths

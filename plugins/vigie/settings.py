@@ -1,0 +1,165 @@
+"""Every Vigie setting, read once from the environment.
+
+One place so that a data engineer can find what a deployment can change, and so that tasks,
+the CLI and dbt all see the same values. Relative paths are resolved against ``VIGIE_HOME``
+(the project directory by default), not the current directory: Airflow workers do not run
+from the project folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_TREE_ROOT = PACKAGE_DIR.parent.parent  # plugins/vigie -> project root
+
+
+def _project_home() -> Path:
+    return Path(os.environ.get("VIGIE_HOME", SOURCE_TREE_ROOT)).resolve()
+
+
+def _path(value: str, home: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (home / path).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build it with :func:`get_settings`."""
+
+    home: Path
+    landing_url: str
+    warehouse_url: str
+    reference_dir: Path | None
+    outbox_dir: Path
+    fipd_target: float
+    fipd_scope_programmes: tuple[str, ...]
+    fipd_scope_excluded_natures: tuple[str, ...]
+    qpv_2024_from_year: int
+    pilots_file: Path
+    suppression_threshold: int
+    mail_from: str
+
+    @property
+    def include_dir(self) -> Path:
+        return self.home / "include"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return self.home / "dbt_project"
+
+    @property
+    def warehouse_kind(self) -> str:
+        """``duckdb`` or ``postgres``: the dbt target and the loader's dialect."""
+        backend = make_url(self.warehouse_url).get_backend_name()
+        if backend == "duckdb":
+            return "duckdb"
+        if backend in {"postgresql", "postgres"}:
+            return "postgres"
+        raise ValueError(
+            f"VIGIE_WAREHOUSE_URL={self.warehouse_url!r}: only duckdb:/// and postgresql:// "
+            "warehouses are supported"
+        )
+
+    @property
+    def duckdb_path(self) -> Path:
+        url = make_url(self.warehouse_url)
+        if url.get_backend_name() != "duckdb":
+            raise ValueError("the warehouse is not a DuckDB file")
+        return _path(url.database or "data/warehouse.duckdb", self.home)
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables that ``dbt_project/profiles.yml`` and the models read."""
+        env = {
+            "VIGIE_DBT_TARGET": self.warehouse_kind,
+            "VIGIE_FIPD_TARGET": repr(self.fipd_target),
+            "VIGIE_FIPD_SCOPE_PROGRAMMES": ",".join(self.fipd_scope_programmes),
+            "VIGIE_FIPD_SCOPE_EXCLUDED_NATURES": ",".join(self.fipd_scope_excluded_natures),
+            "VIGIE_QPV_2024_FROM_YEAR": str(self.qpv_2024_from_year),
+        }
+        if self.warehouse_kind == "duckdb":
+            env["VIGIE_DUCKDB_PATH"] = str(self.duckdb_path)
+        else:
+            url = make_url(self.warehouse_url)
+            env.update(
+                VIGIE_PG_HOST=url.host or "127.0.0.1",
+                VIGIE_PG_PORT=str(url.port or 5432),
+                VIGIE_PG_USER=url.username or "postgres",
+                VIGIE_PG_PASSWORD=url.password or "",
+                VIGIE_PG_DATABASE=url.database or "vigie",
+            )
+        return env
+
+
+def _csv_tuple(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (``os.environ`` by default), without caching."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("VIGIE_HOME", _project_home())).resolve()
+    landing = env.get("VIGIE_LANDING_URL", "./data/landing")
+    if "://" not in landing:
+        landing = str(_path(landing, home))
+    warehouse_url = env.get("VIGIE_WAREHOUSE_URL", "duckdb:///./data/warehouse.duckdb")
+    reference_dir = env.get("VIGIE_REFERENCE_DIR")
+    target = float(env.get("VIGIE_FIPD_TARGET", "0.75"))
+    if not 0 < target <= 1:
+        raise ValueError(f"VIGIE_FIPD_TARGET={target}: must be a fraction in (0, 1]")
+    return Settings(
+        home=home,
+        landing_url=landing,
+        warehouse_url=warehouse_url,
+        reference_dir=_path(reference_dir, home) if reference_dir else None,
+        outbox_dir=_path(env.get("VIGIE_OUTBOX_DIR", "./data/outbox"), home),
+        fipd_target=target,
+        fipd_scope_programmes=_csv_tuple(env.get("VIGIE_FIPD_SCOPE_PROGRAMMES", "D")),
+        fipd_scope_excluded_natures=_csv_tuple(
+            env.get("VIGIE_FIPD_SCOPE_EXCLUDED_NATURES", "videoprotection")
+        ),
+        qpv_2024_from_year=int(env.get("VIGIE_QPV_2024_FROM_YEAR", "2024")),
+        pilots_file=_path(
+            env.get("VIGIE_PILOTS_FILE", "include/config/pilots.example.csv"), home
+        ),
+        suppression_threshold=int(env.get("VIGIE_SUPPRESSION_THRESHOLD", "11")),
+        mail_from=env.get("VIGIE_MAIL_FROM", "vigie-noreply@example.gouv.fr"),
+    )
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return load_settings()
+
+
+def airflow_env_defaults(home: Path | None = None) -> dict[str, str]:
+    """Airflow settings Vigie needs unless the deployment says otherwise.
+
+    A project-local ``AIRFLOW_HOME`` (SQLite metadata, git-ignored), this project's DAG and
+    plugin folders, no example DAGs, no telemetry.
+    """
+    home = home or _project_home()
+    return {
+        "AIRFLOW_HOME": str(home / ".airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        "DO_NOT_TRACK": "1",
+        "SCARF_ANALYTICS": "false",
+    }
+
+
+def apply_airflow_env(environ: dict[str, str] | None = None) -> None:
+    """Set the defaults above where the environment has no value (before importing airflow)."""
+    target = os.environ if environ is None else environ
+    for key, value in airflow_env_defaults().items():
+        target.setdefault(key, value)

@@ -1,0 +1,1 @@
+"""One module per source: its contract as data (kinds, columns, synonyms, row rules)."""

@@ -1,0 +1,75 @@
+"""Shared fixtures: isolated Airflow home, settings per test, a fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vigie.settings import SOURCE_TREE_ROOT, Settings, load_settings
+
+# Airflow must never touch the developer's .airflow/ from the tests: point it at a scratch home
+# before anything imports airflow.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="vigie-test-airflow-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(SOURCE_TREE_ROOT / "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+os.environ["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "False"
+for key in [k for k in os.environ if k.startswith(("AIRFLOW_VAR_", "VIGIE_"))]:
+    if key != "VIGIE_REQUIRE_POSTGRES":
+        del os.environ[key]
+
+PROJECT = SOURCE_TREE_ROOT
+PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+
+
+def make_settings(tmp_path: Path, **overrides: str) -> Settings:
+    """Settings for a test: its own landing zone, warehouse and outbox under ``tmp_path``."""
+    env = {
+        "VIGIE_HOME": str(PROJECT),
+        "VIGIE_LANDING_URL": str(tmp_path / "landing"),
+        "VIGIE_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'warehouse.duckdb'}",
+        "VIGIE_OUTBOX_DIR": str(tmp_path / "outbox"),
+    }
+    env.update(overrides)
+    return load_settings(env)
+
+
+def _postgres_available() -> bool:
+    try:
+        import psycopg2
+
+        psycopg2.connect(connect_timeout=3, **PG_ADMIN).close()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped afterwards.
+
+    Skipped when no server answers, unless VIGIE_REQUIRE_POSTGRES=1 (CI), where it fails.
+    """
+    if not _postgres_available():
+        if os.environ.get("VIGIE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL on 127.0.0.1:5432 is required (VIGIE_REQUIRE_POSTGRES=1)")
+        pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
+    import psycopg2
+
+    name = f"vigie_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(**PG_ADMIN)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

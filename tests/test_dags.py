@@ -1,0 +1,101 @@
+"""DAG integrity: every DAG file imports cleanly, quickly, and carries what operators need."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROJECT
+
+DAG_FILES = sorted((PROJECT / "dags").glob("*.py"))
+PARSE_BUDGET_S = 1.0
+
+_MEASURE = """
+import json, sys, time
+import airflow.sdk  # the airflow import itself (~4 s) is paid once per process, not per file
+from airflow.dag_processing.dagbag import DagBag
+start = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+elapsed = time.perf_counter() - start
+print(json.dumps({"seconds": elapsed, "errors": {k: str(v) for k, v in bag.import_errors.items()},
+                  "dags": sorted(bag.dag_ids)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def dagbag():  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT / "dags"))
+
+
+def test_every_dag_file_imports_without_error(dagbag) -> None:  # type: ignore[no-untyped-def]
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == {
+        "ingest_prefecture_exports",
+        "build_warehouse",
+        "weekly_pilot_alerts",
+    }
+
+
+def test_each_dag_has_owner_tags_retries_and_doc(dagbag) -> None:  # type: ignore[no-untyped-def]
+    for dag in dagbag.dags.values():
+        assert dag.tags and "vigie" in dag.tags, dag.dag_id
+        assert dag.doc_md and len(dag.doc_md) > 80, dag.dag_id
+        for task in dag.tasks:
+            assert task.owner == "vigie-data", (dag.dag_id, task.task_id)
+            assert task.retries >= 1, (dag.dag_id, task.task_id)
+
+
+def test_no_cycles_and_the_warehouse_writers_share_the_one_slot_pool(dagbag) -> None:  # type: ignore[no-untyped-def]
+    for dag in dagbag.dags.values():
+        # Every task reachable from roots exactly once: a cycle would make this recurse forever.
+        seen: set[str] = set()
+        stack = [t for t in dag.tasks if not t.upstream_list]
+        assert stack, f"{dag.dag_id} has no root task (a cycle)"
+        while stack:
+            task = stack.pop()
+            seen.add(task.task_id)
+            stack.extend(t for t in task.downstream_list if t.task_id not in seen)
+        assert seen == {t.task_id for t in dag.tasks}, dag.dag_id
+    writers = [
+        *dagbag.dags["ingest_prefecture_exports"].tasks,
+        *dagbag.dags["build_warehouse"].tasks,
+    ]
+    assert {task.pool for task in writers} == {"vigie_warehouse"}
+
+
+def test_warehouse_dag_has_a_task_per_model_from_the_manifest(dagbag) -> None:  # type: ignore[no-untyped-def]
+    task_ids = set(dagbag.dags["build_warehouse"].task_ids)
+    for model in ("stg_prefectures__fipd_actions", "int_fipd_actions__current",
+                  "fct_fipd_action", "fipd_priority_share"):  # fmt: skip
+        assert f"{model}.run" in task_ids
+        assert f"{model}.test" in task_ids
+
+
+def test_the_asset_chain_links_ingestion_to_the_warehouse_build(dagbag) -> None:  # type: ignore[no-untyped-def]
+    load = dagbag.dags["ingest_prefecture_exports"].get_task("load_landed_files")
+    produced = {asset.uri for asset in load.outlets}
+    condition = dagbag.dags["build_warehouse"].timetable.asset_condition
+    consumed = {asset.uri for asset in condition.objects}
+    assert produced & consumed, (produced, consumed)
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_dag_file_parses_fast_with_an_empty_variable_store(dag_file: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_VAR_")}
+    env["AIRFLOW_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(dag_file)],
+        capture_output=True, text=True, env=env, timeout=120, check=True,
+    )  # fmt: skip
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    print(f"{dag_file.name}: parsed in {measured['seconds']:.3f}s")
+    assert measured["errors"] == {}
+    assert measured["dags"], f"{dag_file.name} defines no DAG"
+    assert measured["seconds"] < PARSE_BUDGET_S, measured
