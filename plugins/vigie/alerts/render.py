@@ -1,0 +1,592 @@
+"""Weekly e-mails of the check ``fipd_share_below_target`` (contracts/alerts.md).
+
+Turns the rows of ``marts.fipd_priority_share`` for the current year and the last closed year
+into one message per recipient address:
+
+- national pilots get a digest of every département in alert, worst first, the départements
+  without data listed apart (never counted as passing), and the national totals;
+- a département's pilots get their own département's figures and nothing else: the message is
+  built from their rows only, so another département's figures cannot leak into it.
+
+Worst first means the largest gap in euros (``gap_eur``) first, then the lowest located share.
+The gap is what the national committee can act on: it is the money to re-orient, and the
+national share moves with euros, not with percentages, so a large département at 70 % weighs
+more than a small one at 40 % whose whole programme is a few actions. Sorting by share alone
+would put at the top the départements where one action swings the figure.
+
+The body never contains the time it was generated: the same figures give the same bytes, the
+same checksum and the same ``Message-ID``, which is how a re-run (and, later, the send log)
+recognises a message already produced. Only the ``Date`` header changes.
+
+No Airflow here; other checks are meant to slot in as further sections rendered the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from vigie.alerts.pilots import DEPARTEMENTS, NATIONAL, Pilot, normalise_perimetre
+
+CHECK_NAME = "fipd_share_below_target"
+OK, BELOW_TARGET, NO_DATA = "ok", "below_target", "no_data"
+STATUSES = frozenset({OK, BELOW_TARGET, NO_DATA})
+NATIONAL_CODE = "FR"
+
+NBSP = "\u00a0"  # before € (French typography, as CLDR)
+NNBSP = "\u202f"  # thousands separator and before %
+
+_STATUS_LABELS = {OK: "cible atteinte", BELOW_TARGET: "sous la cible", NO_DATA: "pas de données"}
+_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = (
+    "code_departement",
+    "nom_departement",
+    "annee",
+    "periode",
+    "situation",
+    "nb_actions",
+    "montant_perimetre_eur",
+    "montant_localise_eur",
+    "part_localisee_pct",
+    "montant_beneficiaires_eur",
+    "part_beneficiaires_pct",
+    "cible_pct",
+    "ecart_cible_eur",
+)
+
+
+# --- French formatting -------------------------------------------------------------------------
+
+
+def format_eur(amount: float | None) -> str:
+    """``1234567.4`` -> ``1 234 567 €`` (whole euros, half up; U+202F between thousands)."""
+    if amount is None:
+        return "—"
+    euros = int(Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return f"{euros:,}".replace(",", NNBSP) + NBSP + "€"
+
+
+def format_share(fraction: float | None) -> str:
+    """``0.6843`` -> ``68,4 %``, rounded *down*: a share below a 75 % target never reads 75,0 %."""
+    if fraction is None:
+        return "—"
+    percent = (Decimal(str(fraction)) * 100).quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
+    return f"{percent:.1f}".replace(".", ",") + NNBSP + "%"
+
+
+def format_target(fraction: float) -> str:
+    """``0.75`` -> ``75 %``, ``0.675`` -> ``67,5 %``: a target is a round figure, shown as one."""
+    percent = (Decimal(str(fraction)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    text = f"{percent:.1f}".removesuffix(".0")
+    return text.replace(".", ",") + NNBSP + "%"
+
+
+def format_count(value: int | None) -> str:
+    """``1234`` -> ``1 234``."""
+    return "—" if value is None else f"{value:,}".replace(",", NNBSP)
+
+
+def _plural(count: int, singular: str, plural: str) -> str:
+    """French: 0 and 1 take the singular."""
+    return singular if count <= 1 else plural
+
+
+def _csv_decimal(value: float | None, places: int, rounding: str = ROUND_HALF_UP) -> str:
+    """Decimal comma and no thousands separator: what a French Excel reads as a number."""
+    if value is None:
+        return ""
+    quantum = Decimal(1).scaleb(-places)
+    return f"{Decimal(str(value)).quantize(quantum, rounding=rounding)}".replace(".", ",")
+
+
+def csv_safe(value: object) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with ``= + - @``, tab or CR gets a ``'``.
+
+    Names come from prefecture exports; a ``=HYPERLINK(...)`` in one must stay text when a
+    pilot opens the attachment.
+    """
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_CSV_FORMULA_START) else text
+
+
+# --- Figures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    """One row of ``marts.fipd_priority_share``, typed, for one territory and one year."""
+
+    annee: int
+    current: bool
+    status: str
+    nb_actions: int | None
+    montant_scope: float | None
+    montant_located: float | None
+    montant_beneficiaries: float | None
+    share_located: float | None
+    share_beneficiaries: float | None
+    target: float
+    gap_eur: float | None
+
+    @property
+    def period(self) -> str:
+        return "année en cours" if self.current else "exercice clos"
+
+    @property
+    def status_label(self) -> str:
+        return _STATUS_LABELS[self.status]
+
+    @property
+    def below(self) -> bool:
+        return self.status == BELOW_TARGET
+
+    @property
+    def no_data(self) -> bool:
+        return self.status == NO_DATA
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A département (or France) with its figures: the current year first, then the closed one."""
+
+    code: str
+    nom: str
+    years: tuple[YearFigures, ...]
+
+    @property
+    def label(self) -> str:
+        return self.nom if self.code == NATIONAL_CODE else f"{self.nom} ({self.code})"
+
+    @property
+    def below_years(self) -> list[YearFigures]:
+        return [y for y in self.years if y.below]
+
+    @property
+    def no_data_years(self) -> list[YearFigures]:
+        return [y for y in self.years if y.no_data]
+
+    @property
+    def category(self) -> str:
+        """``below_target`` if either year is, else ``no_data`` if either year is, else ``ok``."""
+        if self.below_years:
+            return BELOW_TARGET
+        return NO_DATA if self.no_data_years else OK
+
+    @property
+    def headline(self) -> YearFigures:
+        """The year a subject line should speak of: the first below target, else without data."""
+        return (self.below_years or self.no_data_years or list(self.years))[0]
+
+    def worst_first_key(self) -> tuple[float, float, int, str]:
+        gaps = [y.gap_eur or 0.0 for y in self.below_years]
+        shares = [y.share_located for y in self.below_years if y.share_located is not None]
+        return (-max(gaps, default=0.0), min(shares, default=1.0), *_code_order(self.code))
+
+
+_ORDER = {code: index for index, code in enumerate(DEPARTEMENTS)}
+
+
+def _code_order(code: str) -> tuple[int, str]:
+    """Official order (01 ... 19, 2A, 2B, 21 ... 976), unknown codes last."""
+    return (_ORDER.get(code, len(_ORDER)), code)
+
+
+def _missing_value(value: Any) -> bool:
+    """``None``, NaN and pandas' ``NA`` all mean "absent" (the DAG may hand pandas rows)."""
+    if value is None or type(value).__name__ in {"NAType", "NaTType"}:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    if _missing_value(value):
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _opt_int(value: Any) -> int | None:
+    number = _opt_float(value)
+    return None if number is None else int(number)
+
+
+def _row_code(value: Any) -> str:
+    text = str(value).strip().upper()
+    if text == NATIONAL_CODE:
+        return NATIONAL_CODE
+    code = normalise_perimetre(text)
+    return code if code not in (None, NATIONAL) else text
+
+
+def _collect(
+    share_rows: Iterable[Mapping[str, Any]], current_year: int
+) -> tuple[Territory, dict[str, Territory]]:
+    """France and every département, each with exactly the two years (missing -> ``no_data``).
+
+    The départements are the 101 of the geography plus any other code the mart has, so that a
+    département absent from the mart is still reported, as without data.
+    """
+    years = (current_year, current_year - 1)
+    figures: dict[tuple[str, int], YearFigures] = {}
+    names: dict[str, str] = {}
+    for row in share_rows:
+        annee = int(row["annee"])
+        if annee not in years:
+            continue
+        code = _row_code(row["code_departement"])
+        if (code, annee) in figures:
+            raise ValueError(f"fipd_priority_share: two rows for {code} {annee}")
+        status = str(row["status"])
+        if status not in STATUSES:
+            raise ValueError(f"fipd_priority_share: {code} {annee}: unknown status {status!r}")
+        nom = row.get("nom_departement")
+        if not _missing_value(nom) and str(nom).strip():
+            names.setdefault(code, str(nom).strip())
+        figures[(code, annee)] = YearFigures(
+            annee=annee,
+            current=annee == current_year,
+            status=status,
+            nb_actions=_opt_int(row.get("nb_actions_scope")),
+            montant_scope=_opt_float(row.get("montant_scope")),
+            montant_located=_opt_float(row.get("montant_located")),
+            montant_beneficiaries=_opt_float(row.get("montant_beneficiaries")),
+            share_located=_opt_float(row.get("share_located")),
+            share_beneficiaries=_opt_float(row.get("share_beneficiaries")),
+            target=float(row["target"]),
+            gap_eur=_opt_float(row.get("gap_eur")),
+        )
+
+    national_targets = [figures[k].target for k in figures if k[0] == NATIONAL_CODE]
+    if national_targets:
+        default_target = national_targets[0]
+    else:
+        from vigie.settings import get_settings
+
+        default_target = get_settings().fipd_target
+
+    def territory(code: str) -> Territory:
+        nom = names.get(code) or ("France" if code == NATIONAL_CODE else DEPARTEMENTS.get(code))
+        return Territory(
+            code=code,
+            nom=nom or code,
+            years=tuple(
+                figures.get((code, annee)) or _missing(annee, current_year, default_target)
+                for annee in years
+            ),
+        )
+
+    codes = set(DEPARTEMENTS) | {code for code, _ in figures if code != NATIONAL_CODE}
+    departements = {code: territory(code) for code in sorted(codes, key=_code_order)}
+    return territory(NATIONAL_CODE), departements
+
+
+def _missing(annee: int, current_year: int, target: float) -> YearFigures:
+    return YearFigures(
+        annee, annee == current_year, NO_DATA, None, None, None, None, None, None, target, None
+    )
+
+
+# --- Attachment --------------------------------------------------------------------------------
+
+
+def _csv_percent(fraction: float | None) -> str:
+    if fraction is None:
+        return ""
+    return _csv_decimal(float(Decimal(str(fraction)) * 100), 2, ROUND_FLOOR)
+
+
+def figures_csv(territories: Iterable[Territory]) -> bytes:
+    """The figures as a CSV a French Excel opens as is: ``;``, UTF-8 with BOM, decimal comma.
+
+    Cents and two decimals of percentage are kept, so the body's rounded figures can be
+    checked against it; every cell goes through :func:`csv_safe`.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for territory in territories:
+        for year in territory.years:
+            cells = (
+                territory.code,
+                territory.nom,
+                year.annee,
+                year.period,
+                year.status_label,
+                "" if year.nb_actions is None else year.nb_actions,
+                _csv_decimal(year.montant_scope, 2),
+                _csv_decimal(year.montant_located, 2),
+                _csv_percent(year.share_located),
+                _csv_decimal(year.montant_beneficiaries, 2),
+                _csv_percent(year.share_beneficiaries),
+                format_target(year.target).removesuffix(NNBSP + "%"),
+                _csv_decimal(year.gap_eur, 2),
+            )
+            writer.writerow([csv_safe(cell) for cell in cells])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+# --- Rendering ---------------------------------------------------------------------------------
+
+
+def templates_dir() -> Path:
+    """``<include>/templates/email``: operators may restyle the messages without touching code."""
+    from vigie.settings import get_settings
+
+    return get_settings().include_dir / "templates" / "email"
+
+
+@cache
+def _environment(directory: str) -> Environment:
+    """HTML templates autoescaped (names and roles come from files others write)."""
+    env = Environment(
+        loader=FileSystemLoader(directory),
+        autoescape=select_autoescape(enabled_extensions=("html.j2", "html"), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        eur=format_eur,
+        share=format_share,
+        target=format_target,
+        count=format_count,
+        plural=_plural,
+    )
+    return env
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    email: str
+    perimetres: tuple[str, ...]  # "national" and/or département codes, in official order
+    roles: tuple[str, ...]  # "role — territory", why this person gets this message
+
+    @property
+    def national(self) -> bool:
+        return NATIONAL in self.perimetres
+
+
+@dataclass(frozen=True)
+class _Content:
+    subject: str
+    text: str
+    html: str
+    csv_name: str
+    csv: bytes
+    perimetre: str
+
+
+def _recipients(pilots: Iterable[Pilot]) -> list[_Recipient]:
+    """One entry per address (compared case-insensitively), national pilots first."""
+    grouped: dict[str, list[Pilot]] = {}
+    for pilot in pilots:
+        grouped.setdefault(pilot.email.strip().lower(), []).append(pilot)
+    out = []
+    for email, rows in grouped.items():
+        codes = sorted(
+            {p.perimetre for p in rows},
+            key=lambda c: (-1, c) if c == NATIONAL else _code_order(c),
+        )
+        roles = []
+        for pilot in sorted(rows, key=lambda p: codes.index(p.perimetre)):
+            where = "" if pilot.perimetre == NATIONAL else f" — {_label(pilot.perimetre)}"
+            roles.append(pilot.role + where)
+        out.append(_Recipient(email, tuple(codes), tuple(dict.fromkeys(roles))))
+    return sorted(out, key=lambda r: (not r.national, _order_of(r.perimetres), r.email))
+
+
+def _order_of(perimetres: tuple[str, ...]) -> tuple[int, str]:
+    first = next((c for c in perimetres if c != NATIONAL), "")
+    return _code_order(first)
+
+
+def _label(code: str) -> str:
+    return f"{DEPARTEMENTS.get(code, code)} ({code})"
+
+
+def _year_phrase(years: Iterable[YearFigures]) -> str:
+    return " et ".join(str(y.annee) for y in years)
+
+
+def _national_content(
+    env: Environment, national: Territory, departements: Mapping[str, Territory], common: dict
+) -> _Content:
+    alerts = sorted(
+        (t for t in departements.values() if t.category == BELOW_TARGET),
+        key=Territory.worst_first_key,
+    )
+    missing = [t for t in departements.values() if t.category == NO_DATA]
+    ok_count = sum(1 for t in departements.values() if t.category == OK)
+    current = national.years[0]
+    counts = (
+        f"{len(alerts)} {_plural(len(alerts), 'département', 'départements')} sous la cible"
+        if alerts
+        else "aucun département sous la cible"
+    )
+    if missing:
+        counts += f", {len(missing)} sans données"
+    france = (
+        f"France : pas de données pour {current.annee}"
+        if current.no_data
+        else f"France {format_share(current.share_located)} en {current.annee}"
+    )
+    subject = (
+        f"[Vigie] FIPD — synthèse nationale : {counts} ; {france} "
+        f"(cible {format_target(current.target)}) — semaine du {common['week_label']}"
+    )
+    context = dict(
+        common,
+        subject=subject,
+        target=current.target,
+        national=national,
+        alerts=alerts,
+        missing=missing,
+        ok_count=ok_count,
+    )
+    text = env.get_template("national_digest.txt.j2").render(context)
+    html = env.get_template("national_digest.html.j2").render(context)
+    table = [national, *departements.values()]
+    return _Content(subject, text, html, common["csv_name"], figures_csv(table), NATIONAL)
+
+
+def _departement_subject(territories: list[Territory], week_label: str) -> str:
+    names = ", ".join(t.label for t in territories)
+    if len(territories) == 1:
+        (territory,) = territories
+        year = territory.headline
+        if year.no_data:
+            state = f"pas de données pour {_year_phrase(territory.no_data_years)}"
+        elif year.below:
+            state = (
+                f"part prioritaire {format_share(year.share_located)} en {year.annee} "
+                f"(cible {format_target(year.target)})"
+            )
+        else:
+            state = (
+                f"part prioritaire {format_share(year.share_located)} en {year.annee}, "
+                f"cible atteinte ({format_target(year.target)})"
+            )
+    else:
+        below = sum(1 for t in territories if t.category == BELOW_TARGET)
+        missing = sum(1 for t in territories if t.category == NO_DATA)
+        parts = []
+        if below:
+            parts.append(f"{below} {_plural(below, 'département', 'départements')} sous la cible")
+        if missing:
+            parts.append(f"{missing} sans données")
+        state = ", ".join(parts) or "cible atteinte"
+    return f"[Vigie] FIPD — {names} : {state} — semaine du {week_label}"
+
+
+def _departement_content(
+    env: Environment, territories: list[Territory], common: dict, perimetre: str
+) -> _Content:
+    subject = _departement_subject(territories, common["week_label"])
+    context = dict(
+        common, subject=subject, territories=territories, target=territories[0].years[0].target
+    )
+    text = env.get_template("departement.txt.j2").render(context)
+    html = env.get_template("departement.html.j2").render(context)
+    return _Content(subject, text, html, common["csv_name"], figures_csv(territories), perimetre)
+
+
+def _message(
+    content: _Content,
+    recipient: str,
+    sender: str,
+    week_start: date,
+    generated_at: datetime,
+) -> EmailMessage:
+    week = week_start.isoformat()
+    digest = hashlib.sha256()
+    for part in (week, sender, recipient, content.subject, content.text, content.html):
+        digest.update(part.encode("utf-8") + b"\0")
+    digest.update(content.csv)
+    checksum = digest.hexdigest()
+    who = hashlib.sha256(recipient.encode("utf-8")).hexdigest()[:12]
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "vigie.invalid"
+
+    message = EmailMessage()
+    message["Subject"] = content.subject
+    message["From"] = sender
+    message["To"] = recipient
+    message["Date"] = format_datetime(generated_at)
+    message["Message-ID"] = f"<vigie.{CHECK_NAME}.{week}.{who}.{checksum[:20]}@{domain}>"
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    message["X-Vigie-Week"] = week
+    message["X-Vigie-Check"] = CHECK_NAME
+    message["X-Vigie-Perimetre"] = content.perimetre
+    message["X-Vigie-Checksum"] = checksum
+    message.set_content(content.text, subtype="plain", charset="utf-8")
+    message.add_alternative(content.html, subtype="html", charset="utf-8")
+    message.add_attachment(
+        content.csv,
+        maintype="text",
+        subtype="csv",
+        filename=content.csv_name,
+        params={"charset": "utf-8"},
+    )
+    # Boundaries from the checksum, not random: the same content gives the same bytes.
+    message.set_boundary(f"vigie-mixed-{checksum[:32]}")
+    message.get_payload(0).set_boundary(f"vigie-alternative-{checksum[:32]}")
+    message["Content-Language"] = "fr"  # after the parts, or it would move into the first one
+    return message
+
+
+def build_weekly_emails(
+    week_start: date,
+    share_rows: list[dict],
+    pilots: list[Pilot],
+    sender: str,
+    *,
+    generated_at: datetime | None = None,
+) -> list[EmailMessage]:
+    """One message per recipient address for the week starting ``week_start``.
+
+    ``share_rows`` are rows of ``marts.fipd_priority_share``; only the year of ``week_start``
+    (to date) and the year before (the last closed one) are used, and a département or year the
+    rows do not mention is reported as without data. A recipient listed for ``national`` gets
+    the digest (which covers everything); otherwise one message covering all the départements
+    the address is listed for, built from those départements' rows only.
+
+    ``generated_at`` (default: now; naive means UTC) only sets the ``Date`` header, so that
+    re-running a week with unchanged figures yields the same bodies and ``Message-ID`` values.
+    """
+    moment = generated_at or datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    national, departements = _collect(share_rows, week_start.year)
+    env = _environment(str(templates_dir()))
+    week_label = week_start.strftime("%d/%m/%Y")
+    messages = []
+    for recipient in _recipients(pilots):
+        scope = "national" if recipient.national else "-".join(recipient.perimetres)
+        common = {
+            "week_start": week_start,
+            "week_label": week_label,
+            "current_year": week_start.year,
+            "closed_year": week_start.year - 1,
+            "roles": recipient.roles,
+            "csv_name": f"vigie-fipd-{week_start.isoformat()}-{scope}.csv",
+        }
+        if recipient.national:
+            content = _national_content(env, national, departements, common)
+        else:
+            own = [departements[code] for code in recipient.perimetres]
+            content = _departement_content(env, own, common, ",".join(recipient.perimetres))
+        messages.append(_message(content, recipient.email, sender, week_start, moment))
+    return messages
