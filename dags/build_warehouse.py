@@ -16,7 +16,6 @@ import pendulum
 from airflow.sdk import Asset  # noqa: F401  (airflow is imported before cosmos: see stack facts)
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
-
 from vigie.assets import DEFAULT_ARGS, RAW_PREFECTURES, WAREHOUSE_POOL
 from vigie.settings import get_settings
 

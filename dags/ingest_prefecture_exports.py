@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, get_current_context, task
-
 from vigie.assets import DEFAULT_ARGS, RAW_PREFECTURES, WAREHOUSE_POOL
 
 

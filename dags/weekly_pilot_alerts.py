@@ -12,7 +12,6 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
-
 from vigie.assets import DEFAULT_ARGS
 
 

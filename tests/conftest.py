@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from vigie.settings import SOURCE_TREE_ROOT, Settings, load_settings
 
 # Airflow must never touch the developer's .airflow/ from the tests: point it at a scratch home

@@ -28,13 +28,13 @@ print(json.dumps({"seconds": elapsed, "errors": {k: str(v) for k, v in bag.impor
 
 
 @pytest.fixture(scope="module")
-def dagbag():  # type: ignore[no-untyped-def]
+def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(PROJECT / "dags"))
 
 
-def test_every_dag_file_imports_without_error(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_every_dag_file_imports_without_error(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == {
         "ingest_prefecture_exports",
@@ -43,7 +43,7 @@ def test_every_dag_file_imports_without_error(dagbag) -> None:  # type: ignore[n
     }
 
 
-def test_each_dag_has_owner_tags_retries_and_doc(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_each_dag_has_owner_tags_retries_and_doc(dagbag) -> None:
     for dag in dagbag.dags.values():
         assert dag.tags and "vigie" in dag.tags, dag.dag_id
         assert dag.doc_md and len(dag.doc_md) > 80, dag.dag_id
@@ -52,7 +52,7 @@ def test_each_dag_has_owner_tags_retries_and_doc(dagbag) -> None:  # type: ignor
             assert task.retries >= 1, (dag.dag_id, task.task_id)
 
 
-def test_no_cycles_and_the_warehouse_writers_share_the_one_slot_pool(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_no_cycles_and_the_warehouse_writers_share_the_one_slot_pool(dagbag) -> None:
     for dag in dagbag.dags.values():
         # Every task reachable from roots exactly once: a cycle would make this recurse forever.
         seen: set[str] = set()
@@ -70,7 +70,7 @@ def test_no_cycles_and_the_warehouse_writers_share_the_one_slot_pool(dagbag) -> 
     assert {task.pool for task in writers} == {"vigie_warehouse"}
 
 
-def test_warehouse_dag_has_a_task_per_model_from_the_manifest(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_warehouse_dag_has_a_task_per_model_from_the_manifest(dagbag) -> None:
     task_ids = set(dagbag.dags["build_warehouse"].task_ids)
     for model in ("stg_prefectures__fipd_actions", "int_fipd_actions__current",
                   "fct_fipd_action", "fipd_priority_share"):  # fmt: skip
@@ -78,7 +78,7 @@ def test_warehouse_dag_has_a_task_per_model_from_the_manifest(dagbag) -> None:  
         assert f"{model}.test" in task_ids
 
 
-def test_the_asset_chain_links_ingestion_to_the_warehouse_build(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_the_asset_chain_links_ingestion_to_the_warehouse_build(dagbag) -> None:
     load = dagbag.dags["ingest_prefecture_exports"].get_task("load_landed_files")
     produced = {asset.uri for asset in load.outlets}
     condition = dagbag.dags["build_warehouse"].timetable.asset_condition

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from vigie.parsing.headers import header_key, map_header, synonym_index
 from vigie.parsing.values import (
     luhn_ok,
@@ -93,8 +92,12 @@ def test_percentage_property_permille_written_both_ways(permille: int) -> None:
     assert values.tolist() == pytest.approx([permille / 1000] * 2)
 
 
-@given(st.dates(min_value=pd.Timestamp("1960-01-01").date(), max_value=pd.Timestamp("2099-12-31").date()))
-def test_date_property_three_spellings_agree(day) -> None:  # type: ignore[no-untyped-def]
+@given(
+    st.dates(
+        min_value=pd.Timestamp("1960-01-01").date(), max_value=pd.Timestamp("2099-12-31").date()
+    )
+)
+def test_date_property_three_spellings_agree(day) -> None:
     serial = (pd.Timestamp(day) - pd.Timestamp("1899-12-30")).days
     values, ok = parse_date(pd.Series([day.strftime("%d/%m/%Y"), day.isoformat(), str(serial)]))
     assert ok.all()

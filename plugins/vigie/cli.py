@@ -65,8 +65,16 @@ def _ensure_airflow_ready() -> None:
     marker = home / ".vigie-initialised"
     if not marker.exists():
         _say(f"initialising Airflow in {home} (first run only)")
-        for command in (["db", "migrate"], ["pools", "set", "vigie_warehouse", "1",
-                        "DuckDB single writer: every task writing the warehouse"]):
+        for command in (
+            ["db", "migrate"],
+            [
+                "pools",
+                "set",
+                "vigie_warehouse",
+                "1",
+                "DuckDB single writer: every task writing the warehouse",
+            ],
+        ):
             subprocess.run([sys.executable, "-m", "airflow", *command], check=True,
                            stdout=subprocess.DEVNULL)  # fmt: skip
         marker.touch()

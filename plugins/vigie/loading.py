@@ -219,9 +219,7 @@ def ingest_file(
     ).astype({"value": "string"})
     report.rows_loaded = len(rows)
     report.status = "loaded_with_rejects" if report.rows_rejected else "loaded"
-    report.rejects_by_reason = {
-        str(k): int(n) for k, n in rejects["reason"].value_counts().items()
-    }
+    report.rejects_by_reason = {str(k): int(n) for k, n in rejects["reason"].value_counts().items()}
     with warehouse.transaction() as tx:
         tx.insert_frame(RAW_TABLES[(source, verdict.kind.name)], rows)
         tx.insert_frame("audit.load_rejects", rejects)
@@ -249,19 +247,20 @@ def ingest_landed(
     ensure_schema(warehouse)
     reports = []
     failures: list[str] = []
-    for file in landing.list_files(landing_url, kinds[0].source):
-        try:
-            report = ingest_file(warehouse, file, kinds, ctx, landing_url, run_id)
-        except Exception:  # an unexpected fault: leave the file in place, go on with the others
-            log.exception("%s: not processed, left in the landing zone", file.relative_path)
-            failures.append(file.relative_path)
-            continue
-        log.info(
-            "%s: %s (%s) read=%d loaded=%d rejected=%d %s",
-            report.file, report.status, report.kind, report.rows_read, report.rows_loaded,
-            report.rows_rejected, report.reason or report.rejects_by_reason or "",
-        )  # fmt: skip
-        reports.append(report)
+    with warehouse.session():
+        for file in landing.list_files(landing_url, kinds[0].source):
+            try:
+                report = ingest_file(warehouse, file, kinds, ctx, landing_url, run_id)
+            except Exception:  # unexpected: leave the file in place, go on with the others
+                log.exception("%s: not processed, left in the landing zone", file.relative_path)
+                failures.append(file.relative_path)
+                continue
+            log.info(
+                "%s: %s (%s) read=%d loaded=%d rejected=%d %s",
+                report.file, report.status, report.kind, report.rows_read, report.rows_loaded,
+                report.rows_rejected, report.reason or report.rejects_by_reason or "",
+            )  # fmt: skip
+            reports.append(report)
     if failures:
         raise RuntimeError(
             f"{len(failures)} file(s) could not be processed and stay in the landing zone: "

@@ -124,9 +124,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             env.get("VIGIE_FIPD_SCOPE_EXCLUDED_NATURES", "videoprotection")
         ),
         qpv_2024_from_year=int(env.get("VIGIE_QPV_2024_FROM_YEAR", "2024")),
-        pilots_file=_path(
-            env.get("VIGIE_PILOTS_FILE", "include/config/pilots.example.csv"), home
-        ),
+        pilots_file=_path(env.get("VIGIE_PILOTS_FILE", "include/config/pilots.example.csv"), home),
         suppression_threshold=int(env.get("VIGIE_SUPPRESSION_THRESHOLD", "11")),
         mail_from=env.get("VIGIE_MAIL_FROM", "vigie-noreply@example.gouv.fr"),
     )

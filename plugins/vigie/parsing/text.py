@@ -74,9 +74,7 @@ def _trim(cells: list[str]) -> list[str]:
     return cells
 
 
-def read_csv_text(
-    text: str, is_header: Callable[[list[str]], bool] | None = None
-) -> RawTable:
+def read_csv_text(text: str, is_header: Callable[[list[str]], bool] | None = None) -> RawTable:
     """Read delimited text; the header is the first non-empty line (or the first accepted one)."""
     lines = text.splitlines()
     first = next((line for line in lines if line.strip()), "")

@@ -1,0 +1,131 @@
+"""Build prefecture FIPD files in the shapes senders really produce, from canonical rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from pathlib import Path
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+
+CANONICAL = [
+    "code_departement", "annee", "numero_dossier", "porteur", "intitule_action", "programme",
+    "nature", "montant_demande", "montant_attribue", "date_attribution", "code_commune",
+    "codes_qpv", "zsp", "part_qpv",
+]  # fmt: skip
+FRENCH = {
+    "code_departement": "Département", "annee": "Année", "numero_dossier": "N° dossier",
+    "porteur": "Porteur du projet", "intitule_action": "Intitulé de l'action",
+    "programme": "Programme", "nature": "Nature", "montant_demande": "Montant demandé",
+    "montant_attribue": "Montant attribué", "date_attribution": "Date de décision",
+    "code_commune": "Commune", "codes_qpv": "QPV", "zsp": "ZSP",
+    "part_qpv": "Part bénéficiaires QPV",
+}  # fmt: skip
+SYNONYMS = {
+    "code_departement": "dep", "annee": "exercice", "numero_dossier": "num_dossier",
+    "porteur": "beneficiaire", "intitule_action": "libelle", "programme": "axe",
+    "nature": "type_action", "montant_demande": "montant_sollicite",
+    "montant_attribue": "MONTANT", "date_attribution": "date_decision",
+    "code_commune": "code_commune", "codes_qpv": "quartiers", "zsp": "code_zsp",
+    "part_qpv": "part_beneficiaires_qpv",
+}  # fmt: skip
+PROGRAMME_LABELS = {"D": "Prévention de la délinquance", "R": "Radicalisation", "S": "Sécurisation"}
+NATURE_LABELS = {
+    "prevention_jeunes": "Prévention jeunes", "videoprotection": "Vidéo-protection",
+    "prevention_radicalisation": "Prévention de la radicalisation",
+    "aide_aux_victimes": "Aide aux victimes", None: "",
+}  # fmt: skip
+
+
+def french_money(value: float, sep: str = NBSP) -> str:
+    whole, cents = f"{value:,.2f}".split(".")
+    return whole.replace(",", sep) + "," + cents + " €"
+
+
+def _french_row(row: dict) -> dict:
+    day: date | None = row["date_attribution"]
+    return {
+        **row,
+        "code_departement": row["code_departement"].lstrip("0") or "0",
+        "programme": PROGRAMME_LABELS[row["programme"]],
+        "nature": NATURE_LABELS[row["nature"]],
+        "montant_demande": french_money(row["montant_demande"]) if row["montant_demande"] else "",
+        "montant_attribue": french_money(row["montant_attribue"]),
+        "date_attribution": day.strftime("%d/%m/%Y") if day else "",
+        "codes_qpv": ", ".join(row["codes_qpv"]),
+        "part_qpv": f"{row['part_qpv'] * 100:.0f} %".replace(".", ",") if row["part_qpv"] else "",
+    }
+
+
+def _plain_row(row: dict) -> dict:
+    day = row["date_attribution"]
+    return {
+        **row,
+        "nature": row["nature"] or "",
+        "montant_demande": f"{row['montant_demande']:.2f}" if row["montant_demande"] else "",
+        "montant_attribue": f"{row['montant_attribue']:.2f}",
+        "date_attribution": day.isoformat() if day else "",
+        "codes_qpv": "|".join(row["codes_qpv"]),
+        "part_qpv": str(row["part_qpv"]) if row["part_qpv"] else "",
+    }
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: str,
+               encoding: str) -> Path:  # fmt: skip
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def write_variant(path: Path, rows: list[dict], variant: str) -> Path:
+    """One of: clean, french_cp1252, synonyms_bom_comma, tab_latin1, xlsx_title."""
+    if variant == "clean":
+        data = [[str(_plain_row(r)[c] or "") for c in CANONICAL] for r in rows]
+        return _write_csv(path, CANONICAL, data, ";", "utf-8")
+    if variant == "french_cp1252":
+        data = [[str(_french_row(r)[c] or "") for c in CANONICAL] for r in rows]
+        return _write_csv(path, [FRENCH[c] for c in CANONICAL], data, ";", "cp1252")
+    if variant == "synonyms_bom_comma":
+        data = []
+        for r in rows:
+            plain = _plain_row(r)
+            plain["code_commune"] = f'="{r["code_commune"]}"' if r["code_commune"] else ""
+            plain["montant_attribue"] = f"{r['montant_attribue']:,.2f}"  # 12,500.50
+            if r["montant_demande"]:  # U+202F exists only in Unicode encodings
+                plain["montant_demande"] = french_money(r["montant_demande"], NNBSP)
+            data.append([str(plain[c] or "") for c in CANONICAL])
+        return _write_csv(path, [SYNONYMS[c] for c in CANONICAL], data, ",", "utf-8-sig")
+    if variant == "tab_latin1":  # ISO-8859-1 has no euro sign: senders write EUR
+        data = [[str(_french_row(r)[c] or "").replace("€", "EUR") for c in CANONICAL] for r in rows]
+        return _write_csv(path, [FRENCH[c] for c in CANONICAL], data, "\t", "latin-1")
+    if variant == "xlsx_title":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "Programme FIPD"
+        sheet["A1"] = "Programmation FIPD — préfecture"
+        sheet.merge_cells("A1:F1")
+        sheet.append([])
+        sheet.append([FRENCH[c] for c in CANONICAL])
+        for r in rows:
+            plain = _plain_row(r)
+            values = [plain[c] for c in CANONICAL]
+            values[CANONICAL.index("annee")] = int(r["annee"])
+            values[CANONICAL.index("montant_attribue")] = float(r["montant_attribue"])
+            values[CANONICAL.index("montant_demande")] = r["montant_demande"] or None
+            values[CANONICAL.index("date_attribution")] = r["date_attribution"]
+            values[CANONICAL.index("part_qpv")] = r["part_qpv"]
+            sheet.append(values)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        book.save(path)
+        return path
+    raise ValueError(variant)
+
+
+VARIANTS = ("clean", "french_cp1252", "synonyms_bom_comma", "tab_latin1", "xlsx_title")
