@@ -40,7 +40,8 @@ build_warehouse = DbtDag(
     execution_config=ExecutionConfig(
         execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
     ),
-    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
+    # Per-model assets are not consumed by any DAG: the weekly alerts run on a calendar.
+    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
     operator_args={"pool": WAREHOUSE_POOL, "install_deps": False},
     schedule=[RAW_PREFECTURES],
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Paris"),

@@ -10,9 +10,16 @@ from __future__ import annotations
 import csv
 import email
 import email.policy
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -91,6 +98,57 @@ def _copy_landing(summary: SampleSummary, target: Path) -> None:
         os.utime(dest, (stat.st_atime, stat.st_mtime))
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def airflow_standalone(env: dict[str, str]) -> Iterator[str]:
+    """What `make up` starts, on a free port; stopped the way its children need (group signal)."""
+    port = _free_port()
+    log = open(Path(env["AIRFLOW_HOME"]) / "standalone.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vigie.cli", "airflow", "standalone"],
+        cwd=PROJECT, env={**env, "AIRFLOW__API__PORT": str(port)},
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None, "airflow standalone exited"
+                time.sleep(1)
+        else:
+            pytest.fail("the Airflow API server did not answer within 120 s")
+        yield base
+    finally:
+        for sig, wait in ((signal.SIGINT, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(process.pid, sig)
+                process.wait(timeout=wait)
+                break
+            except (subprocess.TimeoutExpired, ProcessLookupError):
+                continue
+        log.close()
+
+
+def _api(base: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        base + path,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
 @pytest.mark.slow
 def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Path) -> None:
     summary, expected = sample
@@ -133,6 +191,17 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
     recipients = {email.message_from_bytes(p.read_bytes())["To"] for p in emails}
     assert any("copil" in r for r in recipients)
     assert any(r.endswith("-93@pilotes.example") for r in recipients)
+
+    # What `make up` shows a data engineer: the three DAGs and the runs just made.
+    with airflow_standalone(env) as base:
+        passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
+        password = json.loads(passwords.read_text())["admin"]
+        token = _api(base, "/auth/token", body={"username": "admin", "password": password})
+        token = token["access_token"]
+        dags = {d["dag_id"] for d in _api(base, "/api/v2/dags", token)["dags"]}
+        runs = _api(base, "/api/v2/dags/~/dagRuns", token)["dag_runs"]
+    assert dags == {"ingest_prefecture_exports", "build_warehouse", "weekly_pilot_alerts"}
+    assert {(r["dag_id"], r["state"]) for r in runs} == {(d, "success") for d in dags}
 
 
 @pytest.mark.postgres

@@ -92,6 +92,7 @@ def _ensure_manifest() -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     """The whole flow once, in-process, each DAG through ``dag.test()`` in dependency order."""
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("DBT_QUIET", "true")  # dbt's per-model lines; errors still print
     apply_airflow_env()
     settings = get_settings()
     os.environ.update(settings.dbt_env())
