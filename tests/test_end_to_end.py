@@ -128,14 +128,29 @@ def airflow_standalone(env: dict[str, str]) -> Iterator[str]:
             pytest.fail("the Airflow API server did not answer within 120 s")
         yield base
     finally:
-        for sig, wait in ((signal.SIGINT, 20), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(process.pid, sig)
-                process.wait(timeout=wait)
-                break
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                continue
+        _stop_tree(process)
         log.close()
+
+
+def _stop_tree(process: subprocess.Popen) -> None:
+    """SIGINT first (standalone stops its children only then), then make sure none survive.
+
+    Standalone's children run in process groups of their own, so a signal to our group is not
+    enough once the parent has gone: collect the whole tree before signalling.
+    """
+    import psutil
+
+    try:
+        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    os.killpg(process.pid, signal.SIGINT)
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    for proc in alive:
+        proc.terminate()
+    _, alive = psutil.wait_procs(alive, timeout=10)
+    for proc in alive:
+        proc.kill()
 
 
 def _api(base: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
