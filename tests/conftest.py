@@ -6,6 +6,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,36 @@ def pg_url() -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+@pytest.fixture(scope="module")
+def rows_93() -> list[dict]:
+    """Four actions of Seine-Saint-Denis in 2019, with real codes from the reference."""
+    from vigie.reference import load_reference
+
+    ref = load_reference()
+    qpv = ref.qpv[(ref.qpv.code_departement == "93") & (ref.qpv.geographie == "2015")]
+    communes = qpv["codes_communes"].str.split("|").explode()
+    zsp = ref.zsp[ref.zsp.code_departement == "93"]["code_zsp"].iloc[0]
+    base = {"code_departement": "93", "annee": 2019, "zsp": "", "part_qpv": None}
+    return [
+        {**base, "numero_dossier": "2019-93-001", "porteur": "Association Rebonds 93",
+         "intitule_action": "Chantiers éducatifs; été", "programme": "D",
+         "nature": "prevention_jeunes", "montant_demande": 15000.0, "montant_attribue": 12500.5,
+         "date_attribution": date(2019, 3, 14), "code_commune": communes.iloc[0],
+         "codes_qpv": list(qpv["code_qpv"].iloc[:2])},
+        {**base, "numero_dossier": "2019-93-002", "porteur": "Commune",
+         "intitule_action": "Caméras du centre-ville", "programme": "D",
+         "nature": "videoprotection", "montant_demande": None, "montant_attribue": 30000.0,
+         "date_attribution": None, "code_commune": communes.iloc[1], "codes_qpv": []},
+        {**base, "numero_dossier": "2019-93-003", "porteur": "Maison des familles",
+         "intitule_action": "Groupe de parole \"parents\"", "programme": "R",
+         "nature": "prevention_radicalisation", "montant_demande": 8000.0,
+         "montant_attribue": 8000.0, "date_attribution": date(2019, 6, 1),
+         "code_commune": "", "codes_qpv": [], "zsp": zsp},
+        {**base, "numero_dossier": "2019-93-004", "porteur": "France Victimes 93",
+         "intitule_action": "Permanences d'aide aux victimes", "programme": "D",
+         "nature": "aide_aux_victimes", "montant_demande": 4000.0, "montant_attribue": 4000.0,
+         "date_attribution": date(2019, 9, 30), "code_commune": communes.iloc[0],
+         "codes_qpv": [], "part_qpv": 0.4},
+    ]  # fmt: skip
