@@ -194,6 +194,9 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
     assert below == sorted(summary.below_target[YEAR])
     for dep in summary.below_target[YEAR]:
         assert f" {dep} " in out, f"the summary names {dep} as below target"
+    count = len(summary.below_target[YEAR])
+    assert f"FIPD {YEAR}: national share" in out
+    assert f"; {count} département(s) below the 75% target" in out
 
     # Every file archived, none left behind; the pilots' e-mails are in the outbox.
     assert not any((tmp_path / "landing").rglob("*.*"))

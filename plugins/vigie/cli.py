@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -93,6 +95,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The whole flow once, in-process, each DAG through ``dag.test()`` in dependency order."""
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("DBT_QUIET", "true")  # dbt's per-model lines; errors still print
+    # Progress for a person at a terminal: library chatter stays in the task logs.
+    logging.getLogger("cosmos").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Import 'DAG' directly", category=UserWarning)
     apply_airflow_env()
     settings = get_settings()
     os.environ.update(settings.dbt_env())
@@ -136,10 +141,12 @@ def print_summary() -> None:
     print("  files: " + ", ".join(f"{n} {s}" for s, n in sorted(files.items())) +
           f"; {rejects} rejected cell(s) in audit.load_rejects")  # fmt: skip
     for wanted in (year, year - 1):
-        year_rows = [r for r in rows if r["annee"] == wanted]
+        year_rows = [r for r in rows if r["annee"] == wanted and r["code_departement"] != "FR"]
         if not year_rows:
             continue
-        national = next((r for r in year_rows if r["code_departement"] == "FR"), None)
+        national = next(
+            (r for r in rows if r["annee"] == wanted and r["code_departement"] == "FR"), None
+        )
         below = sorted(
             (r for r in year_rows if r["status"] == "below_target"),
             key=lambda r: r["share_located"],

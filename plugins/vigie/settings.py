@@ -152,6 +152,7 @@ def airflow_env_defaults(home: Path | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "vigie",  # Cosmos asks for it on every parse
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "DO_NOT_TRACK": "1",
         "SCARF_ANALYTICS": "false",
