@@ -1,4 +1,4 @@
-"""Idempotent raw loads with lineage, one transaction per file.
+"""Idempotent raw loads with lineage, one transaction per batch of files.
 
 Only this module (and dbt) writes the warehouse. A file is known by the SHA-256 of its bytes:
 the same bytes twice load once; a newer file for the same sender and period supersedes the
@@ -8,15 +8,18 @@ older one, whose rows stay in history (``audit.file_loads.status = 'superseded'`
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 
 from vigie import landing
-from vigie.parsing.text import FileRejected
+from vigie.parsing.text import FileRejected, RawTable
 from vigie.reference import ReferenceData
-from vigie.validation import Context, Kind, Verdict, read_and_validate
+from vigie.validation import Context, Kind, Verdict, read_file, validate_batch
 from vigie.warehouse import Transaction, Warehouse
 
 log = logging.getLogger(__name__)
@@ -115,56 +118,347 @@ class FileReport:
         return asdict(self)
 
 
-def _already_received(tx: Transaction, digest: str) -> bool:
-    rows = tx.fetchall(
-        "SELECT 1 FROM audit.file_loads WHERE source_file_sha256 = ? AND status <> 'duplicate'",
-        [digest],
-    )
-    return bool(rows)
+LIVE_OR_SUPERSEDED = "('loaded', 'loaded_with_rejects', 'superseded')"
 
 
-def _record(
-    tx: Transaction, file: landing.LandedFile, digest: str, source: str, report: FileReport,
-    sender: str | None, period: str | None, now: datetime, run_id: str | None,
-) -> None:  # fmt: skip
-    tx.execute(
-        """INSERT INTO audit.file_loads (source_file_sha256, source_file_name, source_file_path,
-        source, kind, status, reason, rows_read, rows_loaded, rows_rejected, sender, period,
-        file_modified_at, received_at, dag_run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-        [digest, file.name, file.relative_path, source, report.kind, report.status, report.reason,
-         report.rows_read, report.rows_loaded, report.rows_rejected, sender, period,
-         file.modified_at, now, run_id],
-    )  # fmt: skip
+def _groups_values(groups: Sequence[tuple[str, str, str]]) -> tuple[str, list[str]]:
+    """``(VALUES (?, ?, ?), ...)`` naming (kind, sender, period) groups, and its parameters."""
+    marks = ", ".join("(?, ?, ?)" for _ in groups)
+    return f"(VALUES {marks}) AS g (kind, sender, period)", [x for g in groups for x in g]
+
+
+def _supersede_groups(tx: Transaction, source: str, groups: Sequence[tuple[str, str, str]]) -> None:
+    """In each (kind, sender, period) group, only the newest file (mtime, then name) stays live.
+
+    One statement for any number of groups; re-ranking a group is idempotent, so it does not
+    matter how many of its files arrived since the last time.
+    """
+    for start in range(0, len(groups), 1000):
+        values, params = _groups_values(groups[start : start + 1000])
+        tx.execute(
+            f"""UPDATE audit.file_loads SET status = ranked.new_status
+            FROM (
+                SELECT f.source_file_sha256 AS digest,
+                    CASE WHEN row_number() OVER (
+                            PARTITION BY f.kind, f.sender, f.period
+                            ORDER BY f.file_modified_at DESC, f.source_file_name DESC) > 1
+                        THEN 'superseded'
+                        WHEN f.rows_rejected > 0 THEN 'loaded_with_rejects'
+                        ELSE 'loaded' END AS new_status
+                FROM audit.file_loads f
+                JOIN {values}
+                  ON f.kind = g.kind AND f.sender = g.sender AND f.period = g.period
+                WHERE f.source = ? AND f.status IN {LIVE_OR_SUPERSEDED}
+            ) AS ranked
+            WHERE audit.file_loads.source_file_sha256 = ranked.digest
+              AND audit.file_loads.status <> 'duplicate'""",
+            [*params, source],
+        )
 
 
 def _supersede(tx: Transaction, source: str, kind: str, sender: str, period: str) -> None:
     """Among files for one (sender, period), only the newest (mtime, then name) stays live."""
-    files = tx.fetchall(
-        """SELECT source_file_sha256, rows_rejected FROM audit.file_loads
-        WHERE source = ? AND kind = ? AND sender = ? AND period = ?
-          AND status IN ('loaded', 'loaded_with_rejects', 'superseded')
-        ORDER BY file_modified_at DESC, source_file_name DESC""",
-        [source, kind, sender, period],
+    _supersede_groups(tx, source, [(kind, sender, period)])
+
+
+def _arrived_superseded(tx: Transaction, source: str, digests: Sequence[str]) -> set[str]:
+    """Files of ``digests`` that an already-recorded file (not one of them) supersedes.
+
+    What a one-file-at-a-time load would have reported for each: a file is ``superseded`` on
+    arrival when a newer file for its group was loaded before. Files of one batch arrive
+    oldest first, so none of them supersedes an earlier one of the same batch on arrival.
+    """
+    marks = ", ".join("?" for _ in digests)
+    rows = tx.fetchall(
+        f"""SELECT DISTINCT b.source_file_sha256 FROM audit.file_loads b
+        JOIN audit.file_loads f ON f.source = b.source AND f.kind = b.kind
+            AND f.sender = b.sender AND f.period = b.period
+        WHERE b.source = ? AND b.source_file_sha256 IN ({marks})
+          AND b.status <> 'duplicate'
+          AND f.source_file_sha256 NOT IN ({marks})
+          AND f.status IN {LIVE_OR_SUPERSEDED}
+          AND (f.file_modified_at > b.file_modified_at
+               OR (f.file_modified_at = b.file_modified_at
+                   AND f.source_file_name > b.source_file_name))""",
+        [source, *digests, *digests],
     )
-    for position, (digest, rejected) in enumerate(files):
-        status = "superseded" if position else (
-            "loaded_with_rejects" if rejected else "loaded"
-        )  # fmt: skip
-        tx.execute(
-            "UPDATE audit.file_loads SET status = ? WHERE source_file_sha256 = ? "
-            "AND status <> 'duplicate'",
-            [status, digest],
-        )
+    return {r[0] for r in rows}
+
+
+# A batch is at most this many files or bytes: enough to pay pandas' per-operation cost once
+# for a whole monthly delivery, small enough to bound memory and the work a crash throws away.
+BATCH_FILES = 1000
+BATCH_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(eq=False)
+class _Item:
+    """One file of a batch, from reading to moving."""
+
+    file: landing.LandedFile
+    report: FileReport
+    verdict: Verdict | None = None
+    table: RawTable | None = None
+    kind: Kind | None = None
+    copy_of: _Item | None = None  # same bytes as an earlier file of the batch
+    sender: str | None = None
+    period: str | None = None
 
 
 def _sender_period(verdict: Verdict) -> tuple[str | None, str | None]:
+    """The file's (sender, period): its most frequent sender (ties: smallest), its periods."""
     rows = verdict.rows
     if rows.empty or not verdict.kind.period_columns:
         return None, None
     sender_col, period_col = verdict.kind.period_columns
-    sender = rows[sender_col].mode().sort_values().iloc[0]
-    periods = sorted({str(p) for p in rows[period_col].dropna()})
+    counts = Counter(x for x in rows[sender_col].tolist() if not pd.isna(x))
+    top = max(counts.values())
+    sender = min(value for value, n in counts.items() if n == top)
+    periods = sorted({str(p) for p in rows[period_col].tolist() if not pd.isna(p)})
     return str(sender), ",".join(periods)
+
+
+def _batches(files: list[landing.LandedFile]) -> list[list[landing.LandedFile]]:
+    batches: list[list[landing.LandedFile]] = []
+    size = 0
+    for file in files:
+        if not batches or len(batches[-1]) >= BATCH_FILES or size + file.size > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(file)
+        size += file.size
+    return batches
+
+
+def _known_digests(warehouse: Warehouse, digests: list[str]) -> set[str]:
+    """The digests already received (in any status but ``duplicate``): one query per batch."""
+    if not digests:
+        return set()
+    marks = ", ".join("?" for _ in digests)
+    with warehouse.transaction() as tx:
+        rows = tx.fetchall(
+            "SELECT DISTINCT source_file_sha256 FROM audit.file_loads "
+            f"WHERE source_file_sha256 IN ({marks}) AND status <> 'duplicate'",
+            digests,
+        )
+    return {r[0] for r in rows}
+
+
+def _read(
+    warehouse: Warehouse, files: list[landing.LandedFile], kinds: tuple[Kind, ...],
+    failures: list[str],
+) -> list[_Item]:  # fmt: skip
+    """Per file and cheap: bytes, hash, duplicate check, table and kind (or file-level fault)."""
+    read: list[tuple[landing.LandedFile, bytes, str]] = []
+    for file in files:
+        try:
+            data = landing.read_bytes(file)
+        except Exception:
+            log.exception("%s: not read, left in the landing zone", file.relative_path)
+            failures.append(file.relative_path)
+            continue
+        read.append((file, data, landing.sha256(data)))
+    known = _known_digests(warehouse, sorted({digest for _, _, digest in read}))
+    first: dict[str, _Item] = {}
+    items: list[_Item] = []
+    for file, data, digest in read:
+        item = _Item(file, FileReport(file=file.relative_path, sha256=digest, status="loaded"))
+        if digest in known or digest in first:
+            item.report.status = "duplicate"
+            item.copy_of = first.get(digest)
+            items.append(item)
+            continue
+        try:
+            item.table, item.kind = read_file(data, kinds)
+        except FileRejected as exc:
+            item.report.status = "quarantined"
+            item.report.reason = f"{exc.reason}: {exc.detail}"
+        except Exception:
+            log.exception("%s: not processed, left in the landing zone", file.relative_path)
+            failures.append(file.relative_path)
+            continue
+        first[digest] = item
+        items.append(item)
+    return items
+
+
+def _validate(items: list[_Item], ctx: Context, failures: list[str]) -> list[_Item]:
+    """Per kind and once for the batch: every parser and rule (see validate_batch)."""
+    pending = [i for i in items if i.table is not None]
+    try:
+        verdicts = validate_batch([(i.table, i.kind) for i in pending], ctx)
+    except Exception:  # a bug tripped by some file: find it, and go on with the others
+        log.exception("batch validation failed: validating its files one by one")
+        verdicts = []
+        for item in pending:
+            try:
+                verdicts.append(validate_batch([(item.table, item.kind)], ctx)[0])
+            except Exception:
+                log.exception("%s: not processed, left in the landing zone", item.report.file)
+                failures.append(item.report.file)
+                verdicts.append(None)
+    dropped = {id(i) for i, verdict in zip(pending, verdicts, strict=True) if verdict is None}
+    for item, verdict in zip(pending, verdicts, strict=True):
+        item.table = None  # free the strings early
+        if verdict is None:
+            continue
+        item.verdict = verdict
+        report = item.report
+        report.kind = verdict.kind.name
+        report.rows_read = verdict.rows_read
+        report.rows_rejected = verdict.rows_rejected
+        if verdict.quarantine_reason:
+            report.status = "quarantined"
+            report.reason = f"{verdict.quarantine_reason}: {verdict.quarantine_detail}"
+            continue
+        report.rows_loaded = len(verdict.rows)
+        report.status = "loaded_with_rejects" if report.rows_rejected else "loaded"
+        if report.rows_rejected:
+            counts = verdict.rejects["reason"].value_counts()
+            report.rejects_by_reason = {str(k): int(n) for k, n in counts.items()}
+        item.sender, item.period = _sender_period(verdict)
+    kept = []
+    for item in items:
+        if id(item) in dropped:
+            continue
+        if item.copy_of is not None and id(item.copy_of) in dropped:
+            # A copy of a file that could not be processed waits with it in the landing zone.
+            failures.append(item.report.file)
+            continue
+        kept.append(item)
+    return kept
+
+
+def _write(
+    tx: Transaction, items: list[_Item], source: str, now: datetime, run_id: str | None
+) -> set[str]:
+    """Every item's rows, rejects and audit record, then supersession, in the caller's
+    transaction; returns the digests superseded on arrival (for the reports, once committed).
+
+    Nothing of a quarantined file's content is stored (it may hold personal data): only its
+    audit record.
+    """
+    loadable = [i for i in items if i.report.status in LIVE_STATUSES]
+    by_table: dict[str, list[_Item]] = {}
+    for item in loadable:
+        by_table.setdefault(RAW_TABLES[(source, item.report.kind)], []).append(item)
+    for table, members in by_table.items():
+        tx.insert_frame(table, _with_lineage([i.verdict.rows for i in members], members, now,
+                                             loaded_at=True, run_id=run_id))  # fmt: skip
+    with_rejects = [i for i in loadable if i.report.rows_rejected]
+    if with_rejects:
+        rejects = _with_lineage([i.verdict.rejects for i in with_rejects], with_rejects, now)
+        tx.insert_frame("audit.load_rejects", rejects.astype({"value": "string"}))
+    records = pd.DataFrame(
+        {
+            "source_file_sha256": [i.report.sha256 for i in items],
+            "source_file_name": [i.file.name for i in items],
+            "source_file_path": [i.file.relative_path for i in items],
+            "source": source,
+            "kind": [i.report.kind for i in items],
+            "status": [i.report.status for i in items],
+            "reason": [i.report.reason for i in items],
+            "rows_read": [i.report.rows_read for i in items],
+            "rows_loaded": [i.report.rows_loaded for i in items],
+            "rows_rejected": [i.report.rows_rejected for i in items],
+            "sender": [i.sender for i in items],
+            "period": [i.period for i in items],
+            "file_modified_at": [i.file.modified_at for i in items],
+            "received_at": [now] * len(items),
+            "dag_run_id": [run_id] * len(items),
+        },
+        dtype=object,
+    ).astype({"rows_read": "int64", "rows_loaded": "int64", "rows_rejected": "int64"})
+    for column in ("file_modified_at", "received_at"):
+        records[column] = pd.to_datetime(records[column], utc=True)
+    tx.insert_frame("audit.file_loads", records)
+    periodic = [i for i in loadable if i.sender is not None and i.period is not None]
+    if not periodic:
+        return set()
+    superseded = _arrived_superseded(tx, source, [i.report.sha256 for i in periodic])
+    _supersede_groups(tx, source, sorted({(i.report.kind, i.sender, i.period) for i in periodic}))
+    return superseded
+
+
+def _with_lineage(
+    frames: list[pd.DataFrame], items: list[_Item], now: datetime, loaded_at: bool = False,
+    run_id: str | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """The frames of several files as one, each row with its file's hash and name."""
+    lengths = [len(f) for f in frames]
+    out = pd.concat(frames, ignore_index=True)
+    out["source_file_sha256"] = np.repeat([i.report.sha256 for i in items], lengths)
+    out["source_file_name"] = np.repeat([i.file.name for i in items], lengths)
+    if loaded_at:
+        out["loaded_at"] = now
+        out["dag_run_id"] = run_id
+    else:
+        out["rejected_at"] = now
+    return out
+
+
+def _move(item: _Item, landing_url: str, source: str) -> str:
+    report = item.report
+    if report.status == "quarantined":
+        reason_code, _, detail = (report.reason or "").partition(": ")
+        return landing.quarantine(
+            item.file, landing_url, source, report.sha256, reason_code, detail
+        )
+    return landing.archive(item.file, landing_url, source, report.sha256)
+
+
+def _ingest_batch(
+    warehouse: Warehouse, files: list[landing.LandedFile], kinds: tuple[Kind, ...],
+    ctx: Context, landing_url: str, run_id: str | None, failures: list[str],
+) -> list[FileReport]:  # fmt: skip
+    """Read, validate and load a batch of files; see :func:`ingest_landed` for the guarantees."""
+    source = kinds[0].source
+    items = _validate(_read(warehouse, files, kinds, failures), ctx, failures)
+    if not items:
+        return []
+    now = datetime.now(UTC)
+    committed = items
+    try:
+        with warehouse.transaction() as tx:
+            superseded = _write(tx, items, source, now, run_id)
+    except Exception:  # e.g. a value the database refuses: find the file, load the others
+        log.exception("batch load failed: loading its %d files one by one", len(items))
+        committed, superseded = [], set()
+        failed: set[int] = set()
+        for item in items:
+            if item.copy_of is not None and id(item.copy_of) in failed:
+                failures.append(item.report.file)
+                continue
+            try:
+                with warehouse.transaction() as tx:
+                    superseded |= _write(tx, [item], source, now, run_id)
+            except Exception:
+                log.exception("%s: not loaded, left in the landing zone", item.report.file)
+                failures.append(item.report.file)
+                failed.add(id(item))
+                continue
+            committed.append(item)
+    for item in committed:
+        if item.report.sha256 in superseded and item.report.status in LIVE_STATUSES:
+            item.report.status = "superseded"
+    # Moves only once the records are committed: a crash in between leaves files in the
+    # landing zone whose next run sees them as duplicates and archives them.
+    reports = []
+    for item in committed:
+        try:
+            item.report.moved_to = _move(item, landing_url, source)
+        except Exception:
+            log.exception("%s: loaded but not moved, left in the landing zone", item.report.file)
+            failures.append(item.report.file)
+            continue
+        report = item.report
+        log.info(
+            "%s: %s (%s) read=%d loaded=%d rejected=%d %s",
+            report.file, report.status, report.kind, report.rows_read, report.rows_loaded,
+            report.rows_rejected, report.reason or report.rejects_by_reason or "",
+        )  # fmt: skip
+        reports.append(report)
+    return reports
 
 
 def ingest_file(
@@ -176,64 +470,11 @@ def ingest_file(
     run_id: str | None = None,
 ) -> FileReport:
     """Validate and load one file atomically, then archive or quarantine it."""
-    source = kinds[0].source
-    data = landing.read_bytes(file)
-    digest = landing.sha256(data)
-    now = datetime.now(UTC)
-    report = FileReport(file=file.relative_path, sha256=digest, status="loaded")
-    with warehouse.transaction() as tx:
-        if _already_received(tx, digest):
-            report.status = "duplicate"
-            _record(tx, file, digest, source, report, None, None, now, run_id)
-    if report.status == "duplicate":
-        report.moved_to = landing.archive(file, landing_url, source, digest)
-        return report
-
-    try:
-        verdict = read_and_validate(data, kinds, ctx)
-    except FileRejected as exc:
-        verdict = None
-        report.status, report.reason = "quarantined", f"{exc.reason}: {exc.detail}"
-    if verdict is not None:
-        report.kind = verdict.kind.name
-        report.rows_read = verdict.rows_read
-        report.rows_rejected = verdict.rows_rejected
-        if verdict.quarantine_reason:
-            report.status = "quarantined"
-            report.reason = f"{verdict.quarantine_reason}: {verdict.quarantine_detail}"
-    if report.status == "quarantined":
-        # Nothing of a quarantined file's content is stored: it may hold personal data.
-        reason_code, _, detail = (report.reason or "").partition(": ")
-        with warehouse.transaction() as tx:
-            _record(tx, file, digest, source, report, None, None, now, run_id)
-        report.moved_to = landing.quarantine(file, landing_url, source, digest, reason_code, detail)
-        return report
-
-    assert verdict is not None
-    sender, period = _sender_period(verdict)
-    rows = verdict.rows.assign(
-        source_file_sha256=digest, source_file_name=file.name, loaded_at=now, dag_run_id=run_id
-    )
-    rejects = verdict.rejects.assign(
-        source_file_sha256=digest, source_file_name=file.name, rejected_at=now
-    ).astype({"value": "string"})
-    report.rows_loaded = len(rows)
-    report.status = "loaded_with_rejects" if report.rows_rejected else "loaded"
-    report.rejects_by_reason = {str(k): int(n) for k, n in rejects["reason"].value_counts().items()}
-    with warehouse.transaction() as tx:
-        tx.insert_frame(RAW_TABLES[(source, verdict.kind.name)], rows)
-        tx.insert_frame("audit.load_rejects", rejects)
-        _record(tx, file, digest, source, report, sender, period, now, run_id)
-        if sender is not None and period is not None:
-            _supersede(tx, source, verdict.kind.name, sender, period)
-        final = tx.fetchall(
-            "SELECT status FROM audit.file_loads WHERE source_file_sha256 = ? "
-            "AND status <> 'duplicate'",
-            [digest],
-        )
-        report.status = final[0][0]
-    report.moved_to = landing.archive(file, landing_url, source, digest)
-    return report
+    failures: list[str] = []
+    reports = _ingest_batch(warehouse, [file], kinds, ctx, landing_url, run_id, failures)
+    if not reports:
+        raise RuntimeError(f"{file.relative_path}: not processed, left in the landing zone")
+    return reports[0]
 
 
 def ingest_landed(
@@ -243,24 +484,39 @@ def ingest_landed(
     ctx: Context,
     run_id: str | None = None,
 ) -> list[FileReport]:
-    """Every file waiting for one source, oldest first; one bad file never blocks the others."""
+    """Every file waiting for one source, oldest first; one bad file never blocks the others.
+
+    Files go in batches (:data:`BATCH_FILES`, :data:`BATCH_BYTES`): per file, the cheap
+    part (bytes, SHA-256, header, kind); per batch and kind, the pandas part
+    (:func:`vigie.validation.validate_batch`); per file again, the verdict (> 20 % invalid
+    rows: quarantine).
+
+    Transactions: **one per batch**, holding every file's rows, rejects and audit record and
+    the supersession. One per file costs ~10 statements per file, the bulk of a run once
+    validation is batched; one per batch is a handful of bulk statements. What it keeps:
+
+    - *a crash loses nothing silently*: the transaction commits every file of the batch or
+      none; files move to ``archive/``/``quarantine/`` only after the commit, so a crash
+      before it leaves them all in the landing zone and the next run retries them (nothing
+      was recorded, so they are not duplicates); a crash after it leaves committed files
+      there, which the next run records as ``duplicate`` and archives;
+    - *nothing loaded twice*: the known digests are read once per batch and the batch's own
+      digests are checked as it is read (the second copy of the same bytes is a
+      ``duplicate``, recorded in the same transaction as the first);
+    - *one bad file never blocks the good ones*: a file-level fault is that file's
+      quarantine; if the batch transaction fails (say a value the database refuses), it is
+      rolled back and the batch is loaded again one transaction per file, so only the
+      offending file stays in the landing zone (and its copies with it);
+    - *supersession as before*: every (sender, period) group the batch touches is re-ranked
+      in the same transaction, and each report says what a one-file-at-a-time run said
+      (``superseded`` only when a newer file was already loaded before the batch).
+    """
     ensure_schema(warehouse)
-    reports = []
+    reports: list[FileReport] = []
     failures: list[str] = []
     with warehouse.session():
-        for file in landing.list_files(landing_url, kinds[0].source):
-            try:
-                report = ingest_file(warehouse, file, kinds, ctx, landing_url, run_id)
-            except Exception:  # unexpected: leave the file in place, go on with the others
-                log.exception("%s: not processed, left in the landing zone", file.relative_path)
-                failures.append(file.relative_path)
-                continue
-            log.info(
-                "%s: %s (%s) read=%d loaded=%d rejected=%d %s",
-                report.file, report.status, report.kind, report.rows_read, report.rows_loaded,
-                report.rows_rejected, report.reason or report.rejects_by_reason or "",
-            )  # fmt: skip
-            reports.append(report)
+        for files in _batches(landing.list_files(landing_url, kinds[0].source)):
+            reports += _ingest_batch(warehouse, files, kinds, ctx, landing_url, run_id, failures)
     if failures:
         raise RuntimeError(
             f"{len(failures)} file(s) could not be processed and stay in the landing zone: "

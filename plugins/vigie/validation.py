@@ -1,15 +1,24 @@
 """Contract-driven validation: typed columns, row verdicts, file verdicts.
 
-A source module declares its kinds as :class:`Kind` data; this module turns a
-:class:`~vigie.parsing.text.RawTable` into canonical typed rows plus a rejects table naming
+A source module declares its kinds as :class:`Kind` data; this module turns
+:class:`~vigie.parsing.text.RawTable` s into canonical typed rows plus a rejects table naming
 row, column, value and reason. Cross-column rules stay in the source module (``Kind.rules``).
+
+Why batches: a prefecture file holds ~50 rows, and pandas costs the same per operation on 50
+rows as on 50,000. :func:`validate_batch` therefore parses every column and applies every
+rule once over the rows of all the files of a kind, each row tagged with its file
+(:data:`FILE_INDEX`); only what a file really needs (decoding, header, personal-data check,
+the > 20 % quarantine) is per file. :func:`read_and_validate` is the same path for one file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from vigie.parsing import values as v
@@ -44,7 +53,36 @@ class Column:
     default: str | None = None  # what an empty cell means, when the contract says so
 
 
+# The batch-local file of each row (0, 1, ... in the order the files were given).
+FILE_INDEX = "file_index"
+
 Rule = Callable[[pd.DataFrame, "Context"], list[tuple[pd.Series, str, str]]]
+"""``rule(typed, ctx) -> [(row mask, column, reason), ...]``.
+
+``typed`` holds the typed rows of *every file of the batch* of one kind, with ``source_row``
+and :data:`FILE_INDEX`. A rule about a single row needs nothing more; a rule about "the file"
+(its département, a duplicate within it) must group by :data:`FILE_INDEX`, for instance with
+:func:`per_file_mode` and :func:`duplicated_within_file`.
+"""
+
+
+def per_file_mode(typed: pd.DataFrame, column: str) -> pd.Series:
+    """Per row, the most frequent non-missing value of ``column`` in the row's file.
+
+    Ties go to the smallest value; ``<NA>`` for the rows of a file with no value at all.
+    """
+    present = typed[[FILE_INDEX, column]].dropna()
+    if present.empty:
+        return pd.Series(pd.NA, index=typed.index, dtype="object")
+    counts = present.groupby([FILE_INDEX, column], sort=True).size().rename("n").reset_index()
+    counts = counts.sort_values([FILE_INDEX, "n"], ascending=[True, False], kind="stable")
+    main = counts.drop_duplicates(FILE_INDEX).set_index(FILE_INDEX)[column]
+    return typed[FILE_INDEX].map(main)
+
+
+def duplicated_within_file(typed: pd.DataFrame, column: str) -> pd.Series:
+    """True where ``column`` is given and another row of the same file has the same value."""
+    return typed[column].notna() & typed.duplicated([FILE_INDEX, column], keep=False)
 
 
 @dataclass(frozen=True)
@@ -57,8 +95,9 @@ class Kind:
     rules: tuple[Rule, ...] = ()
     period_columns: tuple[str, ...] = ()  # the (sender, period) key that supersession uses
 
-    @property
+    @cached_property
     def index(self) -> dict[str, str]:
+        """Header key -> canonical column (computed once: every file's header consults it)."""
         return synonym_index({c.name: c.synonyms for c in self.columns})
 
     def matches(self, header: list[str]) -> bool:
@@ -118,21 +157,87 @@ def recognise(kinds: tuple[Kind, ...], header: list[str]) -> Kind | None:
     return next((k for k in kinds if k.matches(header)), None)
 
 
+def _no_rejects() -> pd.DataFrame:
+    return pd.DataFrame(columns=REJECT_COLUMNS)
+
+
+def read_file(data: bytes, kinds: tuple[Kind, ...]) -> tuple[RawTable, Kind]:
+    """Bytes of one file -> its table and kind; file-level faults raise :class:`FileRejected`.
+
+    Decoding, dialect and header detection are per file by nature: this is the cheap per-file
+    part of validation (no pandas).
+    """
+    from vigie.parsing.text import read_table
+
+    table = read_table(data, lambda cells: recognise(kinds, cells) is not None)
+    kind = recognise(kinds, table.header)
+    assert kind is not None  # read_table only accepts a recognised header
+    return table, kind
+
+
+def validate_batch(tables: Sequence[tuple[RawTable, Kind]], ctx: Context) -> list[Verdict]:
+    """One verdict per ``(table, kind)``, with the pandas work done once per kind.
+
+    Per file: the personal-data check and picking the canonical columns out of the rows
+    (plain Python lists). Per kind, once: one frame of every file's rows (plus
+    :data:`FILE_INDEX`), every column parser and reference check, the kind's rules (which
+    group by :data:`FILE_INDEX` where the contract says "within the file"). Per file again:
+    valid rows and rejects split by file, and the > 20 % quarantine decided per file.
+    """
+    verdicts: list[Verdict | None] = [None] * len(tables)
+    groups: dict[int, tuple[Kind, list[int]]] = {}
+    for position, (table, kind) in enumerate(tables):
+        personal = personal_columns(table, kind)
+        if personal:
+            verdicts[position] = Verdict(
+                kind, pd.DataFrame(), _no_rejects(), len(table.rows), "personal_data",
+                f"column(s) about individuals: {', '.join(personal)}",
+            )  # fmt: skip
+        elif not table.rows:
+            verdicts[position] = Verdict(
+                kind, pd.DataFrame(), _no_rejects(), 0, "empty", "no data rows"
+            )
+        else:
+            groups.setdefault(id(kind), (kind, []))[1].append(position)
+    for kind, members in groups.values():
+        found = _validate_kind(kind, [tables[p][0] for p in members], ctx)
+        for position, verdict in zip(members, found, strict=True):
+            verdicts[position] = verdict
+    return [v for v in verdicts if v is not None]
+
+
+def _string_columns(tables: Sequence[RawTable], kind: Kind) -> pd.DataFrame:
+    """Canonical columns (strings) of every table, one after the other, with lineage.
+
+    A column the header does not carry is ``<NA>``; a row shorter than the header reads ``""``
+    (as the padding of a short CSV line would).
+    """
+    values: dict[str, list[str | None]] = {c.name: [] for c in kind.columns}
+    source_rows: list[int] = []
+    files: list[int] = []
+    for file_index, table in enumerate(tables):
+        position_of = {name: p for p, name in map_header(table.header, kind.index).items()}
+        rows = table.rows
+        for column in kind.columns:
+            p = position_of.get(column.name)
+            target = values[column.name]
+            if p is None:
+                target.extend([None] * len(rows))
+            else:
+                target.extend([row[p] if p < len(row) else "" for row in rows])
+        source_rows.extend(table.row_numbers)
+        files.extend([file_index] * len(rows))
+    frame = pd.DataFrame(
+        {name: v.unwrap_excel(pd.Series(cells, dtype="string")) for name, cells in values.items()}
+    )
+    frame["source_row"] = pd.Series(source_rows, dtype="int64")
+    frame[FILE_INDEX] = pd.Series(files, dtype="int64")
+    return frame
+
+
 def to_frame(table: RawTable, kind: Kind) -> pd.DataFrame:
     """Canonical columns (strings) of the recognised header; unknown columns dropped."""
-    mapped = map_header(table.header, kind.index)
-    width = max(len(table.header), *(len(r) for r in table.rows)) if table.rows else 0
-    padded = [r + [""] * (width - len(r)) for r in table.rows]
-    frame = pd.DataFrame(padded, dtype="string") if padded else pd.DataFrame()
-    out = pd.DataFrame(index=range(len(table.rows)))
-    for column in kind.columns:
-        position = next((p for p, name in mapped.items() if name == column.name), None)
-        if position is None or position >= frame.shape[1]:
-            out[column.name] = pd.Series(pd.NA, index=out.index, dtype="string")
-        else:
-            out[column.name] = v.unwrap_excel(frame[position])
-    out["source_row"] = pd.Series(table.row_numbers, dtype="int64")
-    return out
+    return _string_columns([table], kind).drop(columns=FILE_INDEX)
 
 
 def personal_columns(table: RawTable, kind: Kind) -> list[str]:
@@ -174,6 +279,10 @@ def _parse_column(raw: pd.Series, column: Column, ctx: Context) -> tuple[pd.Seri
     return typed, reason.astype("string").where(~ok.astype(bool), pd.NA)
 
 
+_QPV_SEPARATORS = r"[|,;\s]+"
+_QPV_SPLIT = re.compile(_QPV_SEPARATORS)
+
+
 def _parse_territory(
     raw: pd.Series, kind: str, ctx: Context
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -199,7 +308,7 @@ def _parse_territory(
         known = ctx.known(typed, "zsp")
         return typed, empty | known, pd.Series("unknown_zsp", index=raw.index)
     # qpv_list: syntax and existence here; département/geography fit is a row rule.
-    codes = raw.str.upper().str.split(r"[|,;\s]+", regex=True)
+    codes = raw.str.upper().str.split(_QPV_SEPARATORS, regex=True)
     exploded = codes.explode().dropna()
     exploded = exploded[exploded != ""]
     pattern_ok = exploded.str.fullmatch(
@@ -208,28 +317,26 @@ def _parse_territory(
     known = ctx.known(exploded, "qpv")
     bad_syntax = (~pattern_ok).groupby(level=0).any().reindex(raw.index, fill_value=False)
     unknown = (~known).groupby(level=0).any().reindex(raw.index, fill_value=False)
-    joined = exploded.groupby(level=0).agg(lambda s: "|".join(dict.fromkeys(s)))
-    typed = joined.reindex(raw.index).astype("string")
+    # The canonical list: codes once each, in the sender's order, '|'-joined. A comprehension
+    # over the few non-empty cells: pandas has no vectorised "join a group", and groupby().agg
+    # with a Python function costs far more per group than this costs per row.
+    given = raw[~empty]
+    joined = [
+        "|".join(dict.fromkeys(code for code in _QPV_SPLIT.split(text.upper()) if code)) or None
+        for text in given.tolist()
+    ]
+    typed = pd.Series(pd.NA, index=raw.index, dtype="string")
+    if joined:
+        typed[given.index] = pd.array(joined, dtype="string")
     reason = pd.Series("unknown_qpv", index=raw.index).where(~bad_syntax, "invalid_qpv_code")
     return typed, ~(bad_syntax | unknown), reason
 
 
-def validate(table: RawTable, kind: Kind, ctx: Context) -> Verdict:
-    """Type every column, apply the kind's rules, split valid rows from rejects."""
-    personal = personal_columns(table, kind)
-    if personal:
-        return Verdict(
-            kind,
-            pd.DataFrame(),
-            pd.DataFrame(columns=REJECT_COLUMNS),
-            len(table.rows),
-            "personal_data",
-            f"column(s) about individuals: {', '.join(personal)}",
-        )
-    raw = to_frame(table, kind)
-    if raw.empty:
-        return Verdict(kind, raw, pd.DataFrame(columns=REJECT_COLUMNS), 0, "empty", "no data rows")
-    typed = pd.DataFrame({"source_row": raw["source_row"]})
+def _validate_kind(kind: Kind, tables: Sequence[RawTable], ctx: Context) -> list[Verdict]:
+    """Verdicts of several non-empty tables of one kind, validated as one frame."""
+    raw = _string_columns(tables, kind)
+    files = raw[FILE_INDEX]
+    typed = pd.DataFrame({"source_row": raw["source_row"], FILE_INDEX: files})
     rejects: list[pd.DataFrame] = []
 
     def reject(mask: pd.Series, column: str, reason: str) -> None:
@@ -238,6 +345,7 @@ def validate(table: RawTable, kind: Kind, ctx: Context) -> Verdict:
             rejects.append(
                 pd.DataFrame(
                     {
+                        FILE_INDEX: files[mask],
                         "source_row": raw.loc[mask, "source_row"],
                         "column_name": column,
                         "value": raw.loc[mask, column] if column in raw else pd.NA,
@@ -258,31 +366,56 @@ def validate(table: RawTable, kind: Kind, ctx: Context) -> Verdict:
     for rule in kind.rules:
         for mask, column, reason in rule(typed, ctx):
             reject(mask, column, reason)
+
+    # The frame's index is the row's position in the batch: a rejected position is a bad row.
     all_rejects = (
-        pd.concat(rejects, ignore_index=True).sort_values(["source_row", "column_name"])
-        if rejects
-        else pd.DataFrame(columns=REJECT_COLUMNS)
+        pd.concat(rejects) if rejects else pd.DataFrame(columns=[FILE_INDEX, *REJECT_COLUMNS])
     )
-    bad_rows = set(all_rejects["source_row"])
-    valid = typed[~typed["source_row"].isin(bad_rows)].reset_index(drop=True)
-    if table.sheet is not None:
-        valid["source_sheet"] = table.sheet
-    verdict = Verdict(kind, valid, all_rejects.reset_index(drop=True), len(typed))
-    if len(bad_rows) > MAX_INVALID_SHARE * len(typed):
-        verdict.quarantine_reason = "too_many_invalid_rows"
-        verdict.quarantine_detail = (
-            f"{len(bad_rows)} of {len(typed)} rows invalid (more than "
-            f"{MAX_INVALID_SHARE:.0%}); most common reason: "
-            f"{all_rejects['reason'].value_counts().idxmax()}"
-        )
-    return verdict
+    bad = np.zeros(len(typed), dtype=bool)
+    bad[all_rejects.index.to_numpy(dtype="int64")] = True
+    file_array = files.to_numpy()
+    bad_per_file = np.bincount(file_array[bad], minlength=len(tables))
+    valid = typed[~bad]
+    valid_bounds = np.searchsorted(valid[FILE_INDEX].to_numpy(), np.arange(len(tables) + 1))
+    valid = valid.drop(columns=FILE_INDEX)
+    all_rejects = all_rejects.sort_values(
+        [FILE_INDEX, "source_row", "column_name"], kind="stable"
+    ).reset_index(drop=True)
+    reject_bounds = np.searchsorted(
+        all_rejects[FILE_INDEX].to_numpy(dtype="int64"), np.arange(len(tables) + 1)
+    )
+    row_bounds = np.searchsorted(file_array, np.arange(len(tables) + 1))
+
+    verdicts = []
+    for file_index, table in enumerate(tables):
+        rows = valid.iloc[valid_bounds[file_index] : valid_bounds[file_index + 1]]
+        rows = rows.reset_index(drop=True)
+        if table.sheet is not None:
+            rows["source_sheet"] = table.sheet
+        found = all_rejects.iloc[reject_bounds[file_index] : reject_bounds[file_index + 1]]
+        found = found[REJECT_COLUMNS].reset_index(drop=True) if len(found) else _no_rejects()
+        read = int(row_bounds[file_index + 1] - row_bounds[file_index])
+        verdict = Verdict(kind, rows, found, read)
+        invalid = int(bad_per_file[file_index])
+        if invalid > MAX_INVALID_SHARE * read:
+            verdict.quarantine_reason = "too_many_invalid_rows"
+            verdict.quarantine_detail = (
+                f"{invalid} of {read} rows invalid (more than "
+                f"{MAX_INVALID_SHARE:.0%}); most common reason: "
+                f"{found['reason'].value_counts().idxmax()}"
+            )
+        verdicts.append(verdict)
+    return verdicts
+
+
+def validate(table: RawTable, kind: Kind, ctx: Context) -> Verdict:
+    """Type every column, apply the kind's rules, split valid rows from rejects."""
+    return validate_batch([(table, kind)], ctx)[0]
 
 
 def read_and_validate(data: bytes, kinds: tuple[Kind, ...], ctx: Context) -> Verdict:
-    """Bytes of one file -> its verdict; file-level faults raise :class:`FileRejected`."""
-    from vigie.parsing.text import read_table
+    """Bytes of one file -> its verdict; file-level faults raise :class:`FileRejected`.
 
-    table = read_table(data, lambda cells: recognise(kinds, cells) is not None)
-    kind = recognise(kinds, table.header)
-    assert kind is not None  # read_table only accepts a recognised header
-    return validate(table, kind, ctx)
+    The one-file entry point (``vigie check``): the batch path with a batch of one.
+    """
+    return validate(*read_file(data, kinds), ctx)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 _STOPWORDS = frozenset({"de", "du", "des", "la", "le", "les", "l", "d", "en", "a", "au", "aux"})
 
 
+@lru_cache(maxsize=4096)
 def header_key(label: str) -> str:
     """``"Intitulé de l'action"`` -> ``"intituleaction"``; ``"N° dossier"`` -> ``"ndossier"``."""
     text = unicodedata.normalize("NFKD", label)

@@ -113,8 +113,10 @@ def label_key(value: str) -> str:
 
 def parse_enum(values: pd.Series, labels: dict[str, str]) -> tuple[pd.Series, pd.Series]:
     """Map labels onto canonical codes; ``labels`` keys are already :func:`label_key`-ed."""
-    keys = values.astype("string").fillna("").map(label_key)
-    result = keys.map(labels).astype("string")
+    text = values.astype("string").fillna("")
+    # A column holds a handful of distinct labels: key each once, not once per row.
+    codes = {label: labels.get(label_key(label)) for label in text.unique()}
+    result = text.map(codes).astype("string")
     empty = blank(values)
     return result, empty | result.notna()
 

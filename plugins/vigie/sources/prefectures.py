@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from vigie.parsing.values import label_key
-from vigie.validation import Column, Context, Kind
+from vigie.validation import Column, Context, Kind, duplicated_within_file, per_file_mode
 
 SOURCE = "prefectures"
 
@@ -121,21 +121,24 @@ CONTRATS_COLUMNS = (
 
 
 def _file_departement(typed: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
-    """A file is one prefecture's: a row naming another département than the file's is invalid."""
-    codes = typed["code_departement"].dropna()
-    if codes.empty:
-        return []
-    main = codes.mode().sort_values().iloc[0]
+    """A file is one prefecture's: a row naming another département than the file's is invalid.
+
+    The file's département is the most frequent one among its rows (ties: the smallest code).
+    """
+    main = per_file_mode(typed, "code_departement")
     differs = typed["code_departement"].notna() & (typed["code_departement"] != main)
     return [(differs, "code_departement", "departement_differs")]
+
+
+# Rules receive the typed rows of a whole batch of files of their kind, tagged with
+# FILE_INDEX: "within the file" below means grouped by it (see vigie.validation.Rule).
 
 
 def _fipd_rules(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series, str, str]]:
     found = _file_departement(typed)
     exceeds = typed["montant_attribue"] > typed["montant_demande"]
     found.append((exceeds, "montant_attribue", "attribue_exceeds_demande"))
-    dossier = typed["numero_dossier"]
-    duplicate = dossier.notna() & dossier.duplicated(keep=False)
+    duplicate = duplicated_within_file(typed, "numero_dossier")
     found.append((duplicate, "numero_dossier", "duplicate_dossier"))
     found.extend(_qpv_fit(typed, ctx))
     zsp_dep = typed["zsp"].map(
@@ -176,7 +179,7 @@ def _contrats_rules(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series, 
     found = _file_departement(typed)
     missing_date = (typed["plan_radicalisation"] == "oui") & typed["date_adoption_plan"].isna()
     found.append((missing_date, "date_adoption_plan", "missing_required"))
-    duplicate = typed["contrat_id"].notna() & typed["contrat_id"].duplicated(keep=False)
+    duplicate = duplicated_within_file(typed, "contrat_id")
     found.append((duplicate, "contrat_id", "duplicate_contrat"))
     return found
 
