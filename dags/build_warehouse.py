@@ -2,7 +2,7 @@
 ### Warehouse build (dbt via Cosmos)
 
 Runs the dbt project (`dbt_project/`: staging → intermediate → marts) whenever the raw
-prefecture tables change, one Airflow task per model and its tests, rendered from the
+prefecture or police-population tables change, one Airflow task per model and its tests, rendered from the
 manifest built ahead (`make install` runs `dbt parse`). Every task takes the one-slot
 `vigie_warehouse` pool: DuckDB allows a single writer.
 """
@@ -16,7 +16,7 @@ import pendulum
 from airflow.sdk import Asset  # noqa: F401  (airflow is imported before cosmos: see stack facts)
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
-from vigie.assets import DEFAULT_ARGS, RAW_PREFECTURES, WAREHOUSE_POOL
+from vigie.assets import DEFAULT_ARGS, RAW_POLICE_POPULATION, RAW_PREFECTURES, WAREHOUSE_POOL
 from vigie.settings import get_settings
 
 settings = get_settings()
@@ -43,7 +43,7 @@ build_warehouse = DbtDag(
     # Per-model assets are not consumed by any DAG: the weekly alerts run on a calendar.
     render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
     operator_args={"pool": WAREHOUSE_POOL, "install_deps": False},
-    schedule=[RAW_PREFECTURES],
+    schedule=RAW_PREFECTURES | RAW_POLICE_POPULATION,  # either source changing rebuilds
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Paris"),
     catchup=False,
     max_active_runs=1,

@@ -38,6 +38,7 @@ def test_every_dag_file_imports_without_error(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert set(dagbag.dag_ids) == {
         "ingest_prefecture_exports",
+        "ingest_police_population",
         "build_warehouse",
         "weekly_pilot_alerts",
     }
@@ -65,6 +66,7 @@ def test_no_cycles_and_the_warehouse_writers_share_the_one_slot_pool(dagbag) -> 
         assert seen == {t.task_id for t in dag.tasks}, dag.dag_id
     writers = [
         *dagbag.dags["ingest_prefecture_exports"].tasks,
+        *dagbag.dags["ingest_police_population"].tasks,
         *dagbag.dags["build_warehouse"].tasks,
     ]
     assert {task.pool for task in writers} == {"vigie_warehouse"}
@@ -78,12 +80,18 @@ def test_warehouse_dag_has_a_task_per_model_from_the_manifest(dagbag) -> None:
         assert f"{model}.test" in task_ids
 
 
-def test_the_asset_chain_links_ingestion_to_the_warehouse_build(dagbag) -> None:
-    load = dagbag.dags["ingest_prefecture_exports"].get_task("load_landed_files")
-    produced = {asset.uri for asset in load.outlets}
+@pytest.mark.parametrize(
+    ("dag_id", "task_id"),
+    [
+        ("ingest_prefecture_exports", "load_landed_files"),
+        ("ingest_police_population", "load_csv_fallback"),
+    ],
+)
+def test_each_ingestion_triggers_the_warehouse_build(dagbag, dag_id: str, task_id: str) -> None:
+    produced = {asset.uri for asset in dagbag.dags[dag_id].get_task(task_id).outlets}
     condition = dagbag.dags["build_warehouse"].timetable.asset_condition
     consumed = {asset.uri for asset in condition.objects}
-    assert produced & consumed, (produced, consumed)
+    assert produced and produced <= consumed, (produced, consumed)
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)

@@ -7,6 +7,9 @@ from datetime import timedelta
 from airflow.sdk import Asset
 
 RAW_PREFECTURES = Asset(name="vigie_raw_prefectures", uri="vigie://warehouse/raw/prefectures")
+RAW_POLICE_POPULATION = Asset(
+    name="vigie_raw_police_population", uri="vigie://warehouse/raw/police_population"
+)
 MARTS = Asset(name="vigie_marts", uri="vigie://warehouse/marts")
 
 # DuckDB allows one writer process: every task writing the warehouse takes this one-slot pool.

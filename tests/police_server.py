@@ -1,0 +1,262 @@
+"""A local stand-in for the police-population indicators API: a TEST AND DEMO FIXTURE ONLY.
+
+Why: the client must be exercised over real HTTP (sockets, status codes, headers, keep-alive),
+not against mocks. This server speaks contracts/police_population.md over a DataFrame of
+indicators (``GET /v1/indicateurs?depuis&jusqua&page&taille``, bearer token, ``401`` otherwise)
+on 127.0.0.1, and can be told to misbehave the way real APIs do: ``n`` x ``503`` then OK,
+``429`` with ``Retry-After``, a truncated body, content that changes between two fetches
+(:meth:`PoliceApiServer.set_frame`).
+
+In tests::
+
+    with PoliceApiServer(frame, token="t") as server:
+        server.add_fault(Fault(status=503), times=2)
+        ... ApiConfig(base_url=server.url, token="t") ...
+
+Standalone (the demo)::
+
+    uv run python tests/police_server.py --port 8765 --seed 42
+    export AIRFLOW_CONN_VIGIE_POLICE_API='http://:vigie-demo-token@127.0.0.1:8765'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
+
+ENDPOINT = "/v1/indicateurs"
+DEMO_TOKEN = "vigie-demo-token"
+MAX_PAGE_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What to do instead of answering normally, for one request.
+
+    ``status`` alone: that status with a small JSON error body (``retry_after`` adds the
+    header, for ``429``). ``truncate``: a ``200`` whose JSON body is cut at that fraction
+    (with a matching Content-Length, so it is a complete HTTP response with broken JSON).
+    ``body``: a ``200`` with exactly these bytes (a body of the wrong shape).
+    ``page``: only requests for that page number trigger it (None: any request).
+    """
+
+    status: int | None = None
+    retry_after: str | None = None
+    truncate: float | None = None
+    body: bytes | None = None
+    page: int | None = None
+
+
+def small_frame(
+    departements: tuple[str, ...] = ("93", "2A", "971"),
+    months: tuple[str, ...] = ("2025-01", "2025-02", "2025-03", "2025-04"),
+    indicators: tuple[str, ...] | None = None,
+) -> pd.DataFrame:
+    """A few hundred contract rows with distinct, predictable values (tests' data)."""
+    from vigie.sources.police_population import FORCES, INDICATORS
+
+    rows = []
+    for d, code in enumerate(departements):
+        for f, force in enumerate(FORCES):
+            for i, indicator in enumerate(indicators or INDICATORS):
+                for m, mois in enumerate(months):
+                    year, month = int(mois[:4]), int(mois[5:7])
+                    published = f"{year + month // 12:04d}-{month % 12 + 1:02d}-12T09:00:00+02:00"
+                    value = None if (d, f, i, m) == (0, 0, 0, len(months) - 1) else (
+                        1000 * d + 100 * f + 10 * i + m
+                    )  # fmt: skip
+                    rows.append((code, mois, force, indicator, value, published))
+    frame = pd.DataFrame(rows, columns=["code_departement", "mois", "force", "indicateur",
+                                        "valeur", "publie_le"])  # fmt: skip
+    frame["valeur"] = frame["valeur"].astype("Int64")
+    return frame
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Frame -> JSON-ready rows in a stable order (valeur a number or null)."""
+    columns = ["code_departement", "mois", "force", "indicateur", "valeur", "publie_le"]
+    ordered = frame[columns].sort_values(
+        ["mois", "code_departement", "force", "indicateur", "publie_le"], kind="stable"
+    )
+    out = []
+    for code, mois, force, indicateur, valeur, publie_le in ordered.itertuples(index=False):
+        if valeur is None or valeur is pd.NA or (isinstance(valeur, float) and math.isnan(valeur)):
+            value: Any = None
+        else:
+            value = int(valeur) if float(valeur).is_integer() else float(valeur)
+        out.append({"code_departement": str(code), "mois": str(mois), "force": str(force),
+                    "indicateur": str(indicateur), "valeur": value,
+                    "publie_le": str(publie_le)})  # fmt: skip
+    return out
+
+
+class PoliceApiServer:
+    """Threaded HTTP server on 127.0.0.1 (port 0: a free port) serving a frame of indicators."""
+
+    def __init__(self, frame: pd.DataFrame, token: str = DEMO_TOKEN, port: int = 0) -> None:
+        self.token = token
+        self._lock = threading.Lock()
+        self._faults: deque[Fault] = deque()
+        self._windows: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.requests: list[tuple[str, int]] = []  # (path?query, status) of every request
+        self.set_frame(frame)
+        handler = type("Handler", (_Handler,), {"api": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API (what the connection's host names)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_frame(self, frame: pd.DataFrame) -> None:
+        """Serve other content from now on (a revision published between two fetches)."""
+        rows = _records(frame)
+        with self._lock:
+            self._rows = rows
+            self._windows.clear()
+
+    def add_fault(self, fault: Fault, times: int = 1) -> None:
+        """Misbehave on the next ``times`` matching requests."""
+        with self._lock:
+            self._faults.extend([fault] * times)
+
+    def take_fault(self, page: int) -> Fault | None:
+        with self._lock:
+            for index, fault in enumerate(self._faults):
+                if fault.page is None or fault.page == page:
+                    del self._faults[index]
+                    return fault
+        return None
+
+    def window(self, depuis: str, jusqua: str) -> list[dict[str, Any]]:
+        """Rows whose ``mois`` is in ``[depuis, jusqua]``, cached per window (bench speed)."""
+        key = (depuis, jusqua)
+        with self._lock:
+            if key not in self._windows:
+                self._windows[key] = [r for r in self._rows if depuis <= r["mois"] <= jusqua]
+            return self._windows[key]
+
+    def start(self) -> PoliceApiServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port (shutdown() would wait forever if never started)."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> PoliceApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: PoliceApiServer
+    protocol_version = "HTTP/1.1"  # keep-alive, like a real API behind a proxy
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read .requests
+        return
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        # Recorded before answering: once the client has the response, the test may look.
+        self.api.requests.append((self.path, status))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps({"erreur": message}).encode(), headers)
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path.rstrip("/") != ENDPOINT:
+            self._error(404, "not found")
+            return
+        if self.headers.get("Authorization") != f"Bearer {self.api.token}":
+            self._error(401, "jeton invalide", {"WWW-Authenticate": "Bearer"})
+            return
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            page = int(query.get("page", "1"))
+            size = int(query.get("taille", "1000"))
+        except ValueError:
+            self._error(400, "page et taille sont des entiers")
+            return
+        if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+            self._error(400, f"page >= 1, 1 <= taille <= {MAX_PAGE_SIZE}")
+            return
+        fault = self.api.take_fault(page)
+        if fault is not None and fault.status is not None:
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after else None
+            self._error(fault.status, "indisponible", headers)
+            return
+        if fault is not None and fault.body is not None:
+            self._send(200, fault.body)
+            return
+        rows = self.api.window(query.get("depuis", "0000-00"), query.get("jusqua", "9999-99"))
+        pages = math.ceil(len(rows) / size)
+        body = json.dumps(
+            {"page": page, "pages": pages, "total": len(rows),
+             "donnees": rows[(page - 1) * size : page * size]},
+            ensure_ascii=False, separators=(",", ":"),
+        ).encode()  # fmt: skip
+        if fault is not None and fault.truncate is not None:
+            body = body[: int(len(body) * fault.truncate)]
+        self._send(200, body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the deterministic sample (vigie.sample_police) until interrupted."""
+    from datetime import date
+
+    from vigie.sample_police import generate_indicators
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--token", default=DEMO_TOKEN)
+    parser.add_argument("--until", type=date.fromisoformat, default=date.today())
+    args = parser.parse_args(argv)
+    frame = generate_indicators(args.seed, args.until)
+    server = PoliceApiServer(frame, token=args.token, port=args.port)
+    print(f"police-population API (test/demo fixture) on {server.url}{ENDPOINT}: "
+          f"{len(frame)} rows; connection: "
+          f"AIRFLOW_CONN_VIGIE_POLICE_API='http://:<token>@127.0.0.1:{server.port}'",
+          flush=True)  # fmt: skip
+    try:
+        server._httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server._httpd.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

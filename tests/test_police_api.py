@@ -1,0 +1,216 @@
+"""The police-population API client against a real HTTP server on 127.0.0.1 (no mocks).
+
+Each test drives the task function (``api_loading.run_api``, what the DAG's ``fetch_api``
+task calls) and asserts both its report and what landed in a DuckDB warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from vigie import api_loading
+from vigie.police_api import (
+    ApiConfig,
+    PoliceApiAuthError,
+    PoliceApiError,
+    PoliceApiShapeError,
+    config_from_connection,
+    incremental_window,
+)
+from vigie.warehouse import Warehouse
+
+from tests.conftest import make_settings
+from tests.police_server import Fault, PoliceApiServer, small_frame
+
+TOKEN = "s3cr3t-T0KEN-never-logged"
+TODAY = date(2025, 5, 20)
+PAGE = 50
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return small_frame()  # 3 départements x 2 forces x 7 indicators x 4 months = 168 rows
+
+
+@pytest.fixture
+def server(frame: pd.DataFrame) -> Iterator[PoliceApiServer]:
+    with PoliceApiServer(frame, token=TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    return make_settings(tmp_path)
+
+
+class Sleeps(list):
+    """Records the waits instead of waiting: the tests stay fast, the policy is visible."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def _config(server: PoliceApiServer, sleeps: Sleeps, **overrides) -> ApiConfig:
+    token = overrides.pop("token", TOKEN)
+    values = {"page_size": PAGE, "max_retries": 3, "backoff_base": 0.5, "sleep": sleeps}
+    values.update(overrides)
+    return ApiConfig(base_url=server.url, token=token, **values)
+
+
+def _raw(settings) -> pd.DataFrame:
+    api_loading.ensure_schema(Warehouse(settings))
+    with Warehouse(settings).transaction() as tx:
+        return tx.fetch_frame("SELECT * FROM raw.police_population_indicators")
+
+
+def _fetches(settings) -> pd.DataFrame:
+    with Warehouse(settings).transaction() as tx:
+        return tx.fetch_frame("SELECT * FROM audit.api_fetches")
+
+
+def test_multi_page_fetch_loads_every_row_with_lineage(server, frame, settings) -> None:
+    report = api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
+    assert report["pages"] == 4 and report["rows_received"] == len(frame) == 168
+    assert report["rows_inserted"] == 168 and report["unknown_indicators"] == {}
+    raw = _raw(settings)
+    assert len(raw) == 168
+    assert sorted(raw["page"].unique()) == [1, 2, 3, 4]
+    assert set(raw["source"]) == {"api"} and set(raw["dag_run_id"]) == {"run-1"}
+    assert raw["request_url"].str.startswith(f"{server.url}/v1/indicateurs?").all()
+    assert not raw["request_url"].str.contains(TOKEN).any()
+    assert raw["fetched_at"].notna().all() and raw["source_file_sha256"].isna().all()
+    assert raw["valeur"].isna().sum() == 1  # a null valeur is kept as null
+    assert [p for p, _ in server.requests] == [
+        f"/v1/indicateurs?jusqua=2025-05&page={n}&taille={PAGE}" for n in (1, 2, 3, 4)
+    ]
+    fetches = _fetches(settings)
+    assert fetches[["pages", "rows_received", "rows_inserted"]].values.tolist() == [[4, 168, 168]]
+
+
+def test_same_fetch_twice_inserts_nothing_new(server, settings) -> None:
+    config = _config(server, Sleeps())
+    api_loading.run_api("run-1", settings, config, today=TODAY)
+    again = api_loading.fetch_and_load(
+        Warehouse(settings), config, api_loading._context(settings), today=TODAY, full=True
+    )
+    assert again["rows_inserted"] == 0 and again["rows_unchanged"] == 168
+    assert len(_raw(settings)) == 168
+
+
+def test_429_waits_retry_after_then_goes_on(server, settings) -> None:
+    server.add_fault(Fault(status=429, retry_after="7", page=2))
+    sleeps = Sleeps()
+    report = api_loading.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
+    assert sleeps == [7.0]
+    assert report["rows_inserted"] == 168 and len(_raw(settings)) == 168
+    assert [s for _, s in server.requests] == [200, 429, 200, 200, 200]
+
+
+def test_two_503_then_success_backs_off_exponentially(server, settings) -> None:
+    server.add_fault(Fault(status=503), times=2)
+    sleeps = Sleeps()
+    report = api_loading.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
+    assert sleeps == [0.5, 1.0]
+    assert report["pages"] == 4 and len(_raw(settings)) == 168
+
+
+def test_retries_are_bounded_and_nothing_is_loaded(server, settings) -> None:
+    server.add_fault(Fault(status=503, page=3), times=10)
+    sleeps = Sleeps()
+    with pytest.raises(PoliceApiError, match=r"HTTP 503, gave up after 4 attempts"):
+        api_loading.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
+    assert sleeps == [0.5, 1.0, 2.0]
+    assert _raw(settings).empty and _fetches(settings).empty  # pages 1-2 were not half-loaded
+
+
+def test_connection_errors_are_retried_then_reported(settings) -> None:
+    dead = PoliceApiServer(small_frame())  # bound, then closed: nothing listens on its port
+    dead.stop()
+    sleeps = Sleeps()
+    config = ApiConfig(base_url=dead.url, token=TOKEN, max_retries=2, backoff_base=1, sleep=sleeps)
+    with pytest.raises(PoliceApiError, match="connection error"):
+        api_loading.run_api("run-1", settings, config, today=TODAY)
+    assert sleeps == [1, 2]
+
+
+def test_401_is_a_clear_credentials_error_and_loads_nothing(server, settings) -> None:
+    sleeps = Sleeps()
+    config = _config(server, sleeps, token="wrong-token")
+    with pytest.raises(PoliceApiAuthError, match=r"HTTP 401.*vigie_police_api"):
+        api_loading.run_api("run-1", settings, config, today=TODAY)
+    assert sleeps == [] and len(server.requests) == 1  # no retry on credentials
+    assert _raw(settings).empty
+
+
+def test_truncated_json_is_a_clear_error_and_nothing_is_half_loaded(server, settings) -> None:
+    server.add_fault(Fault(truncate=0.6, page=3))
+    with pytest.raises(PoliceApiShapeError, match=r"page=3.*not valid JSON.*truncated"):
+        api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
+    assert _raw(settings).empty and _fetches(settings).empty
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"page": 1, "total": 3, "donnees": []}', "lacks pages"),
+        (b'{"page": 1, "pages": 1, "total": 1, "donnees": [{"mois": "2025-01"}]}',
+         "a row lacks code_departement, force, indicateur, valeur, publie_le"),
+        (b'[1, 2, 3]', "not a JSON object"),
+        (b'{"page": 1, "pages": 1, "total": 1, "donnees": [{"code_departement": "93", '
+         b'"mois": "2025-01", "force": "PN", "indicateur": "x", "valeur": -3, '
+         b'"publie_le": "2025-02-12"}]}', "valeur=-3"),
+    ],
+)  # fmt: skip
+def test_a_body_of_the_wrong_shape_is_a_clear_error(server, settings, body, message) -> None:
+    server.add_fault(Fault(body=body))
+    with pytest.raises(PoliceApiShapeError, match=message):
+        api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
+    assert _raw(settings).empty
+
+
+def test_the_token_never_appears_in_logs_errors_or_reprs(server, settings, caplog) -> None:
+    caplog.set_level(logging.DEBUG)  # urllib3's request lines included
+    server.add_fault(Fault(status=503))
+    server.add_fault(Fault(status=429, retry_after="1"))
+    config = _config(server, Sleeps())
+    api_loading.run_api("run-1", settings, config, today=TODAY)
+    with pytest.raises(PoliceApiAuthError) as refused:
+        api_loading.run_api("run-2", settings, _config(server, Sleeps(), token="bad-" + TOKEN))
+    assert "retry 1/3" in caplog.text and "urllib3" in caplog.text  # the logs did run
+    for text in (caplog.text, str(refused.value), repr(config)):
+        assert TOKEN not in text
+    raw = _raw(settings)
+    assert not raw.astype("string").apply(lambda c: c.str.contains(TOKEN)).any().any()
+
+
+def test_incremental_window_months_not_complete_plus_three() -> None:
+    assert incremental_window(None, date(2026, 11, 26)) == (None, "2026-11")
+    assert incremental_window("2026-10", date(2026, 11, 26)) == ("2026-08", "2026-11")
+    assert incremental_window("2026-02", date(2026, 11, 3)) == ("2026-02", "2026-11")
+    assert incremental_window("2026-01", date(2026, 3, 1)) == ("2025-12", "2026-03")
+
+
+def test_second_fetch_asks_only_for_recent_months(server, settings) -> None:
+    config = _config(server, Sleeps())
+    api_loading.run_api("run-1", settings, config, today=TODAY)
+    server.requests.clear()
+    report = api_loading.run_api("run-2", settings, config, today=TODAY)
+    assert report["depuis"] == "2025-02" and report["jusqua"] == "2025-05"
+    assert server.requests[0][0].startswith("/v1/indicateurs?depuis=2025-02&jusqua=2025-05&")
+    assert report["rows_received"] == 126 and report["rows_inserted"] == 0
+
+
+def test_the_airflow_connection_gives_base_url_and_token(server, settings, monkeypatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_VIGIE_POLICE_API", raising=False)
+    assert config_from_connection() is None
+    assert api_loading.run_api("run-0", settings, today=TODAY) is None  # CSV fallback only
+    monkeypatch.setenv("AIRFLOW_CONN_VIGIE_POLICE_API", f"http://:{TOKEN}@127.0.0.1:{server.port}")
+    config = config_from_connection(page_size=PAGE)
+    assert config is not None and config.base_url == server.url and config.token == TOKEN
+    report = api_loading.run_api("run-1", settings, config, today=TODAY)
+    assert report["rows_inserted"] == 168
