@@ -24,7 +24,7 @@ manifest:  ## build dbt_project/target/manifest.json (Cosmos renders the DAG fro
 demo: install  ## sample landing zone + the whole flow once, with a summary
 	@rm -rf data/landing data/archive data/quarantine data/outbox data/warehouse.duckdb
 	@$(RUN) vigie sample data/landing
-	@$(RUN) vigie run
+	@$(RUN) vigie run --serve-sample-api
 
 lint:  ## ruff (lint + format) and sqlfluff on the dbt models
 	@echo "[vigie] ruff"

@@ -23,10 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from vigie import api_loading, sample_police  # noqa: E402
 from vigie.police_api import ApiConfig, PoliceApiClient  # noqa: E402
+from vigie.police_demo_server import PoliceApiServer  # noqa: E402
 from vigie.settings import load_settings  # noqa: E402
 from vigie.warehouse import Warehouse  # noqa: E402
-
-from tests.police_server import PoliceApiServer  # noqa: E402
 
 TOKEN = "bench-token"
 

@@ -1,10 +1,10 @@
 """
 ### Warehouse build (dbt via Cosmos)
 
-Runs the dbt project (`dbt_project/`: staging → intermediate → marts) whenever the raw
-prefecture or police-population tables change, one Airflow task per model and its tests, rendered from the
-manifest built ahead (`make install` runs `dbt parse`). Every task takes the one-slot
-`vigie_warehouse` pool: DuckDB allows a single writer.
+Runs the dbt project (`dbt_project/`: staging → intermediate → marts) whenever a raw
+source changes (prefecture files, police-population indicators), one Airflow task per model
+and its tests, rendered from the manifest built ahead (`make install` runs `dbt parse`).
+Every task takes the one-slot `vigie_warehouse` pool: DuckDB allows a single writer.
 """
 
 from __future__ import annotations

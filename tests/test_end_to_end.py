@@ -24,8 +24,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from vigie import flows
+from vigie import cli, flows
 from vigie.sample import SampleSummary, shape_of, write_sample
+from vigie.warehouse import Warehouse
 
 from tests.conftest import PROJECT, make_settings
 
@@ -176,12 +177,12 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "vigie.cli", "run"],
+        [sys.executable, "-m", "vigie.cli", "run", "--serve-sample-api"],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    for dag_id in ("ingest_prefecture_exports", "build_warehouse", "weekly_pilot_alerts"):
+    for dag_id in cli.PIPELINE:
         assert f"{dag_id}: " in out and "success" in out.split(f"{dag_id}: ")[1][:40]
 
     settings = make_settings(tmp_path)
@@ -198,6 +199,15 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
     assert f"FIPD {YEAR}: national share" in out
     assert f"; {count} département(s) below the 75% target" in out
 
+    # The police-population sample went through the real client: every month since 2017.
+    with Warehouse(settings).transaction() as tx:
+        months = tx.fetchall(
+            "SELECT count(DISTINCT mois), count(DISTINCT code_departement), min(mois) "
+            "FROM marts.police_population_monthly"
+        )[0]
+    assert months[0] >= 12 * (YEAR - 2017) and months[1] >= 100 and months[2].year == 2017
+    assert "values via the API, 2017-01 to" in out
+
     # Every file archived, none left behind; the pilots' e-mails are in the outbox.
     assert not any((tmp_path / "landing").rglob("*.*"))
     assert len(list((tmp_path / "archive").rglob("*.*"))) == len(summary.files)
@@ -210,7 +220,7 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
     assert any("copil" in r for r in recipients)
     assert any(r.endswith("-93@pilotes.example") for r in recipients)
 
-    # What `make up` shows a data engineer: the three DAGs and the runs just made.
+    # What `make up` shows a data engineer: the DAGs and the runs just made.
     with airflow_standalone(env) as base:
         passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
         password = json.loads(passwords.read_text())["admin"]
@@ -218,8 +228,8 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
         token = token["access_token"]
         dags = {d["dag_id"] for d in _api(base, "/api/v2/dags", token)["dags"]}
         runs = _api(base, "/api/v2/dags/~/dagRuns", token)["dag_runs"]
-    assert dags == {"ingest_prefecture_exports", "build_warehouse", "weekly_pilot_alerts"}
-    assert {(r["dag_id"], r["state"]) for r in runs} == {(d, "success") for d in dags}
+    assert dags == {path.stem for path in (PROJECT / "dags").glob("*.py")}
+    assert {(r["dag_id"], r["state"]) for r in runs} == {(d, "success") for d in cli.PIPELINE}
 
 
 @pytest.mark.postgres

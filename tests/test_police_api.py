@@ -22,10 +22,10 @@ from vigie.police_api import (
     config_from_connection,
     incremental_window,
 )
+from vigie.police_demo_server import Fault, PoliceApiServer, small_frame
 from vigie.warehouse import Warehouse
 
 from tests.conftest import make_settings
-from tests.police_server import Fault, PoliceApiServer, small_frame
 
 TOKEN = "s3cr3t-T0KEN-never-logged"
 TODAY = date(2025, 5, 20)

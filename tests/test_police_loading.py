@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from vigie import api_loading, flows, sample_police
 from vigie.police_api import ApiConfig
+from vigie.police_demo_server import PoliceApiServer, small_frame
 from vigie.sources.police_population import FIELDS
 from vigie.warehouse import Warehouse
 
 from tests.conftest import make_settings
-from tests.police_server import PoliceApiServer, small_frame
 
 TOKEN = "loading-test-token"
 TODAY = date(2025, 5, 20)

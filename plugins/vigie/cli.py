@@ -9,12 +9,20 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from vigie.settings import apply_airflow_env, get_settings
+from vigie.settings import Settings, apply_airflow_env, get_settings
 
-PIPELINE = ("ingest_prefecture_exports", "build_warehouse", "weekly_pilot_alerts")
+PIPELINE = (
+    "ingest_prefecture_exports",
+    "ingest_police_population",
+    "build_warehouse",
+    "weekly_pilot_alerts",
+)
+POLICE_CONN_ENV = "AIRFLOW_CONN_VIGIE_POLICE_API"
 
 
 def _say(message: str) -> None:
@@ -91,8 +99,38 @@ def _ensure_manifest() -> None:
         run_dbt(["parse"], settings)
 
 
+@contextmanager
+def _sample_police_api(seed: int) -> Iterator[None]:
+    """Serve the police-population sample on 127.0.0.1 and point the connection at it.
+
+    Why: the demo should go through the real client (HTTP, pages, token) rather than a
+    shortcut. A connection already configured wins: then nothing is started.
+    """
+    if os.environ.get(POLICE_CONN_ENV):
+        yield
+        return
+    from vigie.police_demo_server import DEMO_TOKEN, PoliceApiServer
+    from vigie.sample_police import generate_indicators
+
+    frame = generate_indicators(seed, date.today())
+    with PoliceApiServer(frame, token=DEMO_TOKEN) as server:
+        _say(f"serving the police-population sample ({len(frame):,} rows) on {server.url}")
+        os.environ[POLICE_CONN_ENV] = f"http://:{DEMO_TOKEN}@127.0.0.1:{server.port}"
+        try:
+            yield
+        finally:
+            os.environ.pop(POLICE_CONN_ENV, None)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """The whole flow once, in-process, each DAG through ``dag.test()`` in dependency order."""
+    if args.serve_sample_api:
+        with _sample_police_api(args.seed):
+            return _run_pipeline()
+    return _run_pipeline()
+
+
+def _run_pipeline() -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("DBT_QUIET", "true")  # dbt's per-model lines; errors still print
     # Progress for a person at a terminal: library chatter stays in the task logs.
@@ -161,9 +199,28 @@ def print_summary() -> None:
         for r in below:
             print(f"    {r['code_departement']:>3} {r['nom_departement']:<28} "
                   f"{r['share_located']:.1%}  gap {r['gap_eur']:,.0f} EUR")  # fmt: skip
+    _print_police_summary(settings)
     where = settings.duckdb_path if settings.warehouse_kind == "duckdb" else "PostgreSQL"
     print(f"  warehouse: {where}")
     print(f"  e-mails:   {settings.outbox_dir}")
+
+
+def _print_police_summary(settings: Settings) -> None:
+    from vigie import api_loading
+    from vigie.warehouse import Warehouse
+
+    warehouse = Warehouse(settings)
+    api_loading.ensure_schema(warehouse)  # a run without the police DAG still summarises
+    with warehouse.transaction() as tx:
+        rows = tx.fetchall(
+            f"SELECT source, count(*), min(mois), max(mois) FROM {api_loading.RAW_TABLE} "
+            "GROUP BY source ORDER BY source"
+        )
+    if not rows:
+        print("  police-population: nothing loaded (no API connection, no CSV fallback file)")
+    for source, count, first, last in rows:
+        via = "the API" if source == "api" else "CSV files"
+        print(f"  police-population: {count:,} values via {via}, {first} to {last}")
 
 
 def cmd_airflow(args: argparse.Namespace) -> int:
@@ -183,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vigie", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole flow once, in-process")
+    run.add_argument(
+        "--serve-sample-api",
+        action="store_true",
+        help="serve the police-population sample on 127.0.0.1 (demo) unless "
+        f"{POLICE_CONN_ENV} is set",
+    )
+    run.add_argument("--seed", type=int, default=42, help="seed of the served sample")
     run.set_defaults(func=cmd_run)
     sample = commands.add_parser("sample", help="write the sample landing zone")
     sample.add_argument("out_dir")

@@ -1,5 +1,8 @@
 """A local stand-in for the police-population indicators API: a TEST AND DEMO FIXTURE ONLY.
 
+It ships in the package so that ``make demo`` (``vigie run --serve-sample-api``) can serve the
+sample through the real client path; no DAG or production code path imports it.
+
 Why: the client must be exercised over real HTTP (sockets, status codes, headers, keep-alive),
 not against mocks. This server speaks contracts/police_population.md over a DataFrame of
 indicators (``GET /v1/indicateurs?depuis&jusqua&page&taille``, bearer token, ``401`` otherwise)
@@ -15,7 +18,7 @@ In tests::
 
 Standalone (the demo)::
 
-    uv run python tests/police_server.py --port 8765 --seed 42
+    uv run python -m vigie.police_demo_server --port 8765 --seed 42
     export AIRFLOW_CONN_VIGIE_POLICE_API='http://:vigie-demo-token@127.0.0.1:8765'
 """
 
