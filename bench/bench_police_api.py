@@ -1,12 +1,13 @@
 """Benchmark: full and weekly-incremental fetch+load of the police-population API.
 
 10 years x 101 départements x 2 forces x 7 indicators (~170,000 rows) served by the local test
-server (tests/police_server.py) in pages of 1,000, loaded into a fresh DuckDB warehouse (or the
-one ``--warehouse-url`` names). Targets (issue 4): full fetch+load < 15 s; incremental weekly
-fetch < 10 % of the full. The baseline is downloading the same pages without loading, so the
-ratio shows what loading costs on top of the network.
+server (vigie.police_demo_server) in pages of 1,000, loaded into a fresh DuckDB warehouse (or a
+scratch database, dropped afterwards, on the PostgreSQL server ``--postgres`` names).
+Targets (issue 4): full fetch+load < 15 s; incremental weekly fetch < 10 % of the full. The
+baseline is downloading the same pages without loading, so the ratio shows what loading costs
+on top of the network.
 
-    uv run python bench/bench_police_api.py [--warehouse-url postgresql://...]
+    uv run python bench/bench_police_api.py [--postgres postgresql://postgres@127.0.0.1:5432/]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,13 +29,20 @@ from vigie.police_demo_server import PoliceApiServer  # noqa: E402
 from vigie.settings import load_settings  # noqa: E402
 from vigie.warehouse import Warehouse  # noqa: E402
 
+from bench.scratch import scratch_postgres  # noqa: E402
+
 TOKEN = "bench-token"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--warehouse-url", default=None)
+    parser.add_argument("--postgres", metavar="SERVER_URL", help="bench on PostgreSQL instead")
     args = parser.parse_args()
+    with scratch_postgres(args.postgres) if args.postgres else nullcontext() as url:
+        return bench(url)
+
+
+def bench(warehouse_url: str | None) -> int:
     today = date.today()
     last = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
     start = date(last.year - 10, last.month, 1) + timedelta(days=32)
@@ -41,7 +50,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="vigie-bench-police-"))
     settings = load_settings({
         "VIGIE_LANDING_URL": str(scratch / "landing"),
-        "VIGIE_WAREHOUSE_URL": args.warehouse_url or f"duckdb:///{scratch / 'warehouse.duckdb'}",
+        "VIGIE_WAREHOUSE_URL": warehouse_url or f"duckdb:///{scratch / 'warehouse.duckdb'}",
     })  # fmt: skip
     warehouse = Warehouse(settings)
     ctx = api_loading._context(settings)
