@@ -214,3 +214,14 @@ def test_the_airflow_connection_gives_base_url_and_token(server, settings, monke
     assert config is not None and config.base_url == server.url and config.token == TOKEN
     report = api_loading.run_api("run-1", settings, config, today=TODAY)
     assert report["rows_inserted"] == 168
+
+
+def test_a_login_in_the_connection_never_replaces_the_bearer_token(server, settings, monkeypatch):
+    # The HTTP provider would send login:password as basic auth; the API wants the bearer token.
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_VIGIE_POLICE_API", f"http://svc-vigie:{TOKEN}@127.0.0.1:{server.port}"
+    )
+    report = api_loading.run_api("run-1", settings, config_from_connection(page_size=PAGE),
+                                 today=TODAY)  # fmt: skip
+    assert report["rows_inserted"] == 168
+    assert {status for _, status in server.requests} == {200}

@@ -1,10 +1,12 @@
 """Client of the police-population indicators API (contracts/police_population.md).
 
-Why hand-rolled on ``requests``: the Airflow HTTP provider is not installed in this
-environment, so the client reads the ``vigie_police_api`` connection itself (host = base URL,
-password = bearer token) and implements what the contract asks of a client facing a real API:
-pagination to the end, ``429`` + ``Retry-After``, bounded exponential backoff on ``5xx`` and
-connection errors, a clear failure on ``401``/``403`` and on a body of the wrong shape.
+The connection is Airflow's HTTP provider's job: :class:`PoliceApiHook` (an ``HttpHook``)
+reads ``vigie_police_api`` (host = base URL, password = bearer token; extras such as proxies
+or ``verify`` as the provider defines them) and gives a configured ``requests`` session. The
+provider's own retry (tenacity, fixed policy) cannot honour ``Retry-After`` or tell a ``401``
+from a ``503``, so the paging and retry policy the contract asks for lives here: pagination to
+the end, ``429`` + ``Retry-After``, bounded exponential backoff on ``5xx`` and connection
+errors, a clear failure on ``401``/``403`` and on a body of the wrong shape.
 
 The token lives only in the session's ``Authorization`` header: it is not part of any URL,
 message, ``repr`` or log line (``ApiConfig`` hides it from its ``repr``).
@@ -58,6 +60,10 @@ class ApiConfig:
     max_retry_after: float = 300.0
     timeout: float = 30.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    # The HTTP hook's session when the config comes from the Airflow connection.
+    session_factory: Callable[[], requests.Session] | None = field(
+        default=None, repr=False, compare=False
+    )
 
 
 @dataclass
@@ -73,27 +79,42 @@ class Page:
     body_size: int = 0
 
 
-def base_url_of(conn: Any) -> str:
-    """The API's base URL from an Airflow connection.
+def _http_hook_class() -> type:
+    """``PoliceApiHook``, built on first use: importing the provider costs time at parse."""
+    from airflow.providers.http.hooks.http import HttpHook
 
-    ``host`` may hold a whole URL (``https://api.example.gouv.fr/stats``, the JSON form of
-    the connection); otherwise it is a host name, with ``port`` and a scheme taken from
-    ``schema`` when it is ``http``/``https`` (the HTTP provider's convention), from the
-    connection type when it is ``https``, else ``http``.
-    """
-    host = (conn.host or "").strip()
-    if not host:
-        raise PoliceApiError(f"connection {conn.conn_id!r} has no host (the API's base URL)")
-    if "://" in host:
-        return host.rstrip("/")
-    schema = (conn.schema or "").lower()
-    scheme = schema if schema in {"http", "https"} else (
-        "https" if (conn.conn_type or "").lower() == "https" else "http"
-    )  # fmt: skip
-    url = f"{scheme}://{host}"
-    if conn.port:
-        url += f":{conn.port}"
-    return url
+    class PoliceApiHook(HttpHook):
+        """The HTTP provider's hook for ``vigie_police_api``, with the bearer token.
+
+        The token goes in the ``Authorization`` header of the session; any basic auth the
+        provider would derive from a login is dropped, so a login in the connection cannot
+        turn the token into a password sent in clear base64.
+        """
+
+        conn_name_attr = "http_conn_id"
+        default_conn_name = CONN_ID
+        conn_type = "http"
+        hook_name = "Vigie police-population API"
+
+        def __init__(self, http_conn_id: str = CONN_ID) -> None:
+            super().__init__(method="GET", http_conn_id=http_conn_id)
+
+        def token(self) -> str:
+            password = self.get_connection(self.http_conn_id).password
+            if not password:
+                raise PoliceApiError(
+                    f"connection {self.http_conn_id!r} has no password (the API's bearer token)"
+                )
+            return password
+
+        def get_conn(self, headers: dict[Any, Any] | None = None, extra_options=None):
+            session = super().get_conn(headers, extra_options)
+            session.auth = None
+            session.headers["Authorization"] = f"Bearer {self.token()}"
+            session.headers["Accept"] = "application/json"
+            return session
+
+    return PoliceApiHook
 
 
 def config_from_connection(conn_id: str = CONN_ID, **overrides: Any) -> ApiConfig | None:
@@ -102,19 +123,21 @@ def config_from_connection(conn_id: str = CONN_ID, **overrides: Any) -> ApiConfi
     None (not an error) because a deployment without the API runs on the CSV fallback.
     Called inside tasks only: connections are never read at DAG parse time.
     """
-    from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
+    hook = _http_hook_class()(conn_id)
     try:
-        conn = BaseHook.get_connection(conn_id)
+        conn = hook.get_connection(conn_id)
     except AirflowNotFoundException:
         return None
-    if not conn.password:
-        raise PoliceApiError(f"connection {conn_id!r} has no password (the API's bearer token)")
+    token = hook.token()
+    hook.get_conn().close()  # resolves the base URL the provider's way (host, schema, port)
     extra = conn.extra_dejson or {}
     settings = {k: extra[k] for k in ("page_size", "max_retries", "timeout") if k in extra}
     settings.update(overrides)
-    return ApiConfig(base_url=base_url_of(conn), token=conn.password, **settings)
+    return ApiConfig(
+        base_url=hook.base_url.rstrip("/"), token=token, session_factory=hook.get_conn, **settings
+    )
 
 
 def _month(value: date) -> str:
@@ -208,7 +231,7 @@ class PoliceApiClient:
 
     def __init__(self, config: ApiConfig) -> None:
         self.config = config
-        self._session = requests.Session()
+        self._session = config.session_factory() if config.session_factory else requests.Session()
         self._session.headers["Authorization"] = f"Bearer {config.token}"
         self._session.headers["Accept"] = "application/json"
 
