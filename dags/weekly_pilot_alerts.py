@@ -2,17 +2,22 @@
 ### Weekly pilot alerts
 
 Every Monday at 07:00 (Europe/Paris) reads the FIPD priority share mart for the current
-year to date and the last closed year and writes one e-mail per pilot: a national digest
+year to date and the last closed year and sends one e-mail per pilot: a national digest
 for the comité de pilotage, and for each département's pilots only their own figures.
-With no `smtp_default` connection the e-mails go to `VIGIE_OUTBOX_DIR` as `.eml` files.
+
+Sent through the `smtp_default` connection; without it the e-mails go to `VIGIE_OUTBOX_DIR`
+as `.eml` files. Every attempt is logged in `audit.email_sends`: re-running a week sends
+nothing already sent with the same content, a failed send fails the task after the others
+went out, and the retry sends only what is missing. Trigger with `{"force_resend": true}`
+to send the week again.
 """
 
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
-from vigie.assets import DEFAULT_ARGS
+from vigie.assets import DEFAULT_ARGS, WAREHOUSE_POOL
 
 
 @dag(
@@ -24,19 +29,22 @@ from vigie.assets import DEFAULT_ARGS
     default_args=DEFAULT_ARGS,
     tags=["vigie", "alerts", "pilots"],
     doc_md=__doc__,
+    params={"force_resend": Param(False, type="boolean", description="send the week again")},
 )
 def weekly_pilot_alerts() -> None:
-    @task
-    def write_pilot_emails() -> list[str]:
-        """Render and write the week's e-mails; returns where they went."""
+    @task(pool=WAREHOUSE_POOL)  # the send log is in the warehouse
+    def send_pilot_emails() -> dict:
+        """Render and deliver the week's e-mails; returns what was sent, skipped, failed."""
         from vigie import flows
 
         context = get_current_context()
         moment = context.get("logical_date") or context["dag_run"].run_after
         day = pendulum.instance(moment).in_timezone("Europe/Paris").date()
-        return [str(path) for path in flows.write_weekly_emails(day)]
+        return flows.send_weekly_emails(
+            day, force=bool(context["params"].get("force_resend")), run_id=context["run_id"]
+        )
 
-    write_pilot_emails()
+    send_pilot_emails()
 
 
 weekly_pilot_alerts()

@@ -250,5 +250,6 @@ def test_same_flow_on_postgresql_gives_the_same_shares(sample, pg_url: str, tmp_
         summary.below_target[YEAR]
     )
     assert rows[("48", YEAR)]["status"] == "no_data"  # Lozère: nothing in scope, never "ok"
-    paths = flows.write_weekly_emails(date(YEAR, 11, 23), settings)
-    assert paths and all(p.exists() for p in paths)
+    report = flows.send_weekly_emails(date(YEAR, 11, 23), settings)
+    assert report["transport"] == "outbox" and report["outbox"]
+    assert all(Path(p).exists() for p in report["outbox"])

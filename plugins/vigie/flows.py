@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from pathlib import Path
 
 from vigie.settings import Settings, get_settings
 
@@ -75,17 +74,25 @@ def priority_share_rows(years: list[int], settings: Settings | None = None) -> l
     return records
 
 
-def write_weekly_emails(day: date, settings: Settings | None = None) -> list[Path]:
+def weekly_emails(day: date, settings: Settings | None = None) -> list:
     """Render the week's pilot e-mails (current year to date and last closed year)."""
-    from vigie.alerts.outbox import write_outbox
     from vigie.alerts.pilots import read_pilots
     from vigie.alerts.render import build_weekly_emails
 
     settings = settings or get_settings()
     rows = priority_share_rows([day.year, day.year - 1], settings)
-    messages = build_weekly_emails(
+    return build_weekly_emails(
         week_start_of(day), rows, read_pilots(settings.pilots_file), settings.mail_from
     )
-    paths = write_outbox(messages, settings.outbox_dir)
-    log.info("%d e-mail(s) written to %s", len(paths), settings.outbox_dir)
-    return paths
+
+
+def send_weekly_emails(
+    day: date, settings: Settings | None = None, *, force: bool = False, run_id: str | None = None
+) -> dict:
+    """Render and deliver the week's e-mails (SMTP if configured, else the outbox), once each."""
+    from vigie.alerts.sending import deliver
+
+    settings = settings or get_settings()
+    messages = weekly_emails(day, settings)
+    report = deliver(messages, week_start_of(day), settings, force=force, run_id=run_id)
+    return report.as_dict()
