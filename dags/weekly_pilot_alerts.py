@@ -1,8 +1,10 @@
 """
 ### Weekly pilot alerts
 
-Every Monday at 07:00 (Europe/Paris) reads the FIPD priority share mart for the current
-year to date and the last closed year and sends one e-mail per pilot: a national digest
+Every Monday at 07:00 (Europe/Paris) evaluates the checks of `contracts/alerts.md` into
+`marts.weekly_alerts` (one row per week, check and territory, with figures and lineage), then
+reads the FIPD priority share mart for the current year to date and the last closed year and
+sends one e-mail per pilot: a national digest
 for the comité de pilotage, and for each département's pilots only their own figures.
 
 Sent through the `smtp_default` connection; without it the e-mails go to `VIGIE_OUTBOX_DIR`
@@ -32,19 +34,32 @@ from vigie.assets import DEFAULT_ARGS, WAREHOUSE_POOL
     params={"force_resend": Param(False, type="boolean", description="send the week again")},
 )
 def weekly_pilot_alerts() -> None:
+    @task(pool=WAREHOUSE_POOL)
+    def evaluate_checks() -> dict:
+        """Every check of contracts/alerts.md for the week, into marts.weekly_alerts."""
+        from vigie import flows
+
+        return flows.evaluate_checks(_week_day(get_current_context()))
+
     @task(pool=WAREHOUSE_POOL)  # the send log is in the warehouse
     def send_pilot_emails() -> dict:
         """Render and deliver the week's e-mails; returns what was sent, skipped, failed."""
         from vigie import flows
 
         context = get_current_context()
-        moment = context.get("logical_date") or context["dag_run"].run_after
-        day = pendulum.instance(moment).in_timezone("Europe/Paris").date()
         return flows.send_weekly_emails(
-            day, force=bool(context["params"].get("force_resend")), run_id=context["run_id"]
+            _week_day(context),
+            force=bool(context["params"].get("force_resend")),
+            run_id=context["run_id"],
         )
 
-    send_pilot_emails()
+    evaluate_checks() >> send_pilot_emails()
+
+
+def _week_day(context) -> pendulum.Date:
+    """The run's day in Paris: a Monday 07:00 run reports on the week that starts that day."""
+    moment = context.get("logical_date") or context["dag_run"].run_after
+    return pendulum.instance(moment).in_timezone("Europe/Paris").date()
 
 
 weekly_pilot_alerts()

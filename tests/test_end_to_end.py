@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from vigie import cli, flows
+from vigie import checks, cli, flows
 from vigie.sample import SampleSummary, shape_of, write_sample
 from vigie.warehouse import Warehouse
 
@@ -250,6 +250,11 @@ def test_same_flow_on_postgresql_gives_the_same_shares(sample, pg_url: str, tmp_
         summary.below_target[YEAR]
     )
     assert rows[("48", YEAR)]["status"] == "no_data"  # Lozère: nothing in scope, never "ok"
+    alerts = checks.evaluate(date(YEAR, 11, 23), settings)
+    fired = alerts[(alerts.check_name == "fipd_share_below_target") & (alerts.status == "alert")]
+    assert sorted(fired[fired.period == str(YEAR)].territory_code) == sorted(
+        summary.below_target[YEAR]
+    )
     report = flows.send_weekly_emails(date(YEAR, 11, 23), settings)
     assert report["transport"] == "outbox" and report["outbox"]
     assert all(Path(p).exists() for p in report["outbox"])

@@ -74,6 +74,15 @@ def priority_share_rows(years: list[int], settings: Settings | None = None) -> l
     return records
 
 
+def evaluate_checks(day: date, settings: Settings | None = None) -> dict:
+    """The week's checks into ``marts.weekly_alerts``; returns counts per check and status."""
+    from vigie.checks import evaluate
+
+    frame = evaluate(week_start_of(day), settings or get_settings())
+    counts = frame.groupby(["check_name", "status"]).size()
+    return {f"{check}.{status}": int(n) for (check, status), n in counts.items()}
+
+
 def weekly_emails(day: date, settings: Settings | None = None) -> list:
     """Render the week's pilot e-mails (current year to date and last closed year)."""
     from vigie.alerts.pilots import read_pilots

@@ -1,0 +1,277 @@
+"""The weekly checks of contracts/alerts.md, evaluated on the warehouse as it stands.
+
+Why in Python rather than a dbt model: an alert is a snapshot of one week (what the pilots were
+told that Monday), kept as history in ``marts.weekly_alerts`` even when later loads change the
+figures; dbt would recompute the past. Each check returns one row per territory it covers with
+a status (``alert``, ``ok``, ``no_data``: a territory without data is never reported as
+passing), a French message a pilot can read, the figures as JSON and the lineage (source files
+and rows, or API requests) behind them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from vigie.alerts.render import format_eur, format_share, format_target
+from vigie.settings import Settings
+from vigie.warehouse import Transaction, Warehouse
+
+log = logging.getLogger(__name__)
+
+ALERTS_TABLE = "marts.weekly_alerts"
+ALERTS_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS marts",
+    f"""CREATE TABLE IF NOT EXISTS {ALERTS_TABLE} (
+        week_start DATE NOT NULL, check_name VARCHAR NOT NULL, territory_kind VARCHAR NOT NULL,
+        territory_code VARCHAR NOT NULL, period VARCHAR NOT NULL, code_departement VARCHAR,
+        status VARCHAR NOT NULL, message VARCHAR NOT NULL, figures VARCHAR NOT NULL,
+        lineage VARCHAR NOT NULL, evaluated_at TIMESTAMP WITH TIME ZONE NOT NULL)""",
+]
+COLUMNS = ["week_start", "check_name", "territory_kind", "territory_code", "period",
+           "code_departement", "status", "message", "figures", "lineage"]  # fmt: skip
+EXPORT_MAX_AGE_DAYS = 45
+DROP_THRESHOLD = -0.20
+POSTS = ("delegues_cohesion", "intervenants_sociaux")  # "fell to 0" applies to these
+RECEIVED = ("loaded", "loaded_with_rejects", "duplicate", "superseded")
+INDICATOR_LABELS = {
+    "cameras_pietons_dotees": "caméras piétons en dotation",
+    "cameras_pietons_enregistrements": "enregistrements de caméras piétons",
+    "delegues_cohesion": "délégués à la cohésion police-population",
+    "intervenants_sociaux": "intervenants sociaux en commissariat et gendarmerie",
+    "signalements_plateforme": "signalements à la plateforme IGPN/IGGN",
+    "actions_rapprochement_jeunes": "actions de rapprochement avec les jeunes",
+    "plan_local_communication": "plan local de communication",
+}
+
+
+def _exists(tx: Transaction, schema: str, table: str) -> bool:
+    rows = tx.fetchall(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    )
+    return bool(rows[0][0])
+
+
+def _row(week: date, check: str, kind: str, code: str, period: str, dep: str | None,
+         status: str, message: str, figures: dict, lineage: Any) -> dict:  # fmt: skip
+    return {
+        "week_start": week, "check_name": check, "territory_kind": kind, "territory_code": code,
+        "period": period, "code_departement": dep, "status": status, "message": message,
+        "figures": json.dumps(figures, ensure_ascii=False, default=str),
+        "lineage": json.dumps(lineage, ensure_ascii=False, default=str),
+    }  # fmt: skip
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for record in records:
+        for key, value in record.items():
+            if hasattr(value, "as_tuple"):  # Decimal
+                record[key] = float(value)
+    return records
+
+
+def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> list[dict]:
+    """Per département, the current year to date and the last closed year."""
+    years = [week.year, week.year - 1]
+    shares = _records(tx.fetch_frame(
+        "SELECT d.code_departement, d.nom_departement, y.annee, s.montant_scope, "
+        "s.montant_located, s.share_located, s.share_beneficiaries, s.target, s.gap_eur, "
+        "s.status FROM reference.departements d CROSS JOIN (SELECT ? AS annee UNION ALL "
+        "SELECT ?) y LEFT JOIN marts.fipd_priority_share s ON s.code_departement = "
+        "d.code_departement AND s.annee = y.annee ORDER BY 1, 3",
+        years,
+    ))  # fmt: skip
+    uncounted = _records(tx.fetch_frame(
+        "SELECT code_departement, annee, numero_dossier, porteur, montant_attribue, "
+        "source_file_name, source_file_sha256, source_row, row_number() OVER (PARTITION BY "
+        "code_departement, annee ORDER BY montant_attribue DESC, numero_dossier) AS rang "
+        "FROM marts.fct_fipd_action WHERE in_scope AND counted_located = 0 "
+        "AND annee IN (?, ?)",
+        years,
+    ))  # fmt: skip
+    files = _records(tx.fetch_frame(
+        "SELECT code_departement, annee, source_file_name, source_file_sha256, count(*) AS rows "
+        "FROM marts.fct_fipd_action WHERE annee IN (?, ?) GROUP BY 1, 2, 3, 4",
+        years,
+    ))  # fmt: skip
+    rows = []
+    for share in shares:
+        dep, annee = share["code_departement"], int(share["annee"])
+        key = (dep, annee)
+        top = [u for u in uncounted if (u["code_departement"], int(u["annee"])) == key
+               and u["rang"] <= 3]  # fmt: skip
+        target = share["target"] if share["target"] is not None else settings.fipd_target
+        period = "année en cours" if annee == week.year else "dernière année close"
+        status = {"below_target": "alert", "ok": "ok"}.get(share["status"] or "", "no_data")
+        figures = {k: share[k] for k in ("montant_scope", "montant_located", "share_located",
+                                         "share_beneficiaries", "gap_eur")}  # fmt: skip
+        figures.update(target=target, annee=annee, uncounted_top3=[
+            {"numero_dossier": u["numero_dossier"], "porteur": u["porteur"],
+             "montant_attribue": u["montant_attribue"]} for u in top
+        ])  # fmt: skip
+        name = f"{share['nom_departement']} ({dep})"
+        if status == "no_data":
+            message = f"{name}, {annee} ({period}) : aucune action FIPD dans le périmètre."
+        else:
+            message = (
+                f"{name}, {annee} ({period}) : part prioritaire localisée "
+                f"{format_share(share['share_located'])} (bénéficiaires "
+                f"{format_share(share['share_beneficiaries'])}) pour une cible de "
+                f"{format_target(target)}, sur {format_eur(share['montant_scope'])}."
+            )
+            if status == "alert":
+                message += f" Il manque {format_eur(share['gap_eur'])} pour l'atteindre."
+                if top:
+                    message += " Plus grosses actions non comptées : " + "; ".join(
+                        f"{u['numero_dossier']} ({u['porteur']}, "
+                        f"{format_eur(u['montant_attribue'])})" for u in top
+                    ) + "."  # fmt: skip
+        lineage = {
+            "files": [{"name": f["source_file_name"], "sha256": f["source_file_sha256"],
+                       "rows": f["rows"]} for f in files
+                      if (f["code_departement"], int(f["annee"])) == key],
+            "uncounted_rows": [{"file": u["source_file_name"], "row": u["source_row"]}
+                               for u in top],
+        }  # fmt: skip
+        rows.append(_row(week, "fipd_share_below_target", "departement", dep, str(annee), dep,
+                         status, message, figures, lineage))  # fmt: skip
+    return rows
+
+
+def fipd_export_missing(tx: Transaction, week: date, settings: Settings) -> list[dict]:
+    """Per département: a FIPD export for the current year received in the last 45 days?"""
+    marks = ", ".join("?" for _ in RECEIVED)
+    last = {
+        r["sender"]: r for r in _records(tx.fetch_frame(
+            "SELECT sender, max(received_at) AS last_received, count(*) AS files "
+            "FROM audit.file_loads WHERE source = 'prefectures' AND kind = 'fipd' "
+            f"AND period = ? AND status IN ({marks}) GROUP BY sender",
+            [str(week.year), *RECEIVED],
+        ))
+    }  # fmt: skip
+    deps = tx.fetchall("SELECT code_departement, nom_departement FROM reference.departements "
+                       "ORDER BY code_departement")  # fmt: skip
+    cutoff = datetime.combine(week - timedelta(days=EXPORT_MAX_AGE_DAYS), datetime.min.time(),
+                              tzinfo=UTC)  # fmt: skip
+    rows = []
+    for dep, nom in deps:
+        found = last.get(dep)
+        received = pd.Timestamp(found["last_received"]).to_pydatetime() if found else None
+        if received is not None and received.tzinfo is None:
+            received = received.replace(tzinfo=UTC)
+        if received is None:
+            status = "alert"
+            message = f"{nom} ({dep}) : aucun export FIPD {week.year} reçu."
+        else:
+            status = "alert" if received < cutoff else "ok"
+            message = (f"{nom} ({dep}) : dernier export FIPD {week.year} reçu le "
+                       f"{received:%d/%m/%Y}.")  # fmt: skip
+            if status == "alert":
+                message += f" Rien depuis plus de {EXPORT_MAX_AGE_DAYS} jours."
+        figures = {"last_received_at": received, "max_age_days": EXPORT_MAX_AGE_DAYS}
+        lineage = {"audit.file_loads": {"sender": dep, "period": str(week.year)}}
+        rows.append(_row(week, "fipd_export_missing", "departement", dep, str(week.year), dep,
+                         status, message, figures, lineage))  # fmt: skip
+    return rows
+
+
+def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> list[dict]:
+    """Per département × force, the latest month published before the week."""
+    if not _exists(tx, "marts", "police_population_monthly"):
+        return []
+    latest = tx.fetchall(
+        "SELECT max(mois) FROM marts.police_population_monthly WHERE mois < ?", [week]
+    )[0][0]
+    deps = tx.fetchall("SELECT code_departement, nom_departement FROM reference.departements "
+                       "ORDER BY code_departement")  # fmt: skip
+    values = _records(tx.fetch_frame(
+        "SELECT code_departement, force, indicateur, valeur, valeur_annee_precedente, "
+        "evolution, source, request_url, page, source_file_name, source_row "
+        "FROM marts.police_population_monthly WHERE mois = ?", [latest],
+    )) if latest else []  # fmt: skip
+    by_territory: dict[tuple[str, str], list[dict]] = {}
+    for value in values:
+        by_territory.setdefault((value["code_departement"], value["force"]), []).append(value)
+    month = f"{pd.Timestamp(latest):%Y-%m}" if latest else "-"
+    rows = []
+    for dep, nom in deps:
+        for force in ("PN", "GN"):
+            found = by_territory.get((dep, force), [])
+            present = [v for v in found if v["valeur"] is not None]
+            fired = [v for v in present if _dropped(v)]
+            label = f"{nom} ({dep}), {'police' if force == 'PN' else 'gendarmerie'} nationale"
+            if not present:
+                status, message = "no_data", f"{label} : aucun indicateur publié pour {month}."
+            elif not fired:
+                status, message = "ok", f"{label}, {month} : pas de baisse de 20 % ou plus."
+            else:
+                status = "alert"
+                message = f"{label}, {month} : " + "; ".join(
+                    f"{INDICATOR_LABELS.get(v['indicateur'], v['indicateur'])} "
+                    f"{_count(v['valeur_annee_precedente'])} → {_count(v['valeur'])}"
+                    + (f" ({format_share(v['evolution'])})"
+                       if v["evolution"] is not None else "")
+                    for v in fired
+                ) + "."  # fmt: skip
+            figures = {"mois": month, "indicators": [
+                {"indicateur": v["indicateur"], "valeur": v["valeur"],
+                 "valeur_annee_precedente": v["valeur_annee_precedente"],
+                 "evolution": v["evolution"]} for v in fired
+            ]}  # fmt: skip
+            lineage = [{"indicateur": v["indicateur"], "source": v["source"],
+                        "request_url": v["request_url"], "page": v["page"],
+                        "file": v["source_file_name"], "row": v["source_row"]}
+                       for v in fired]  # fmt: skip
+            territory = f"{dep}-{force}"
+            rows.append(_row(week, "police_indicator_drop", "departement_force", territory,
+                             month, dep, status, message, figures, lineage))  # fmt: skip
+    return rows
+
+
+def _dropped(value: dict) -> bool:
+    evolution = value["evolution"]
+    if evolution is not None and evolution <= DROP_THRESHOLD:
+        return True
+    previous = value["valeur_annee_precedente"]
+    return value["indicateur"] in POSTS and value["valeur"] == 0 and bool(previous)
+
+
+def _count(value: float | None) -> str:
+    if value is None:
+        return "n.d."
+    return f"{value:,.0f}".replace(",", "\u202f")
+
+
+CHECKS: dict[str, Callable[[Transaction, date, Settings], list[dict]]] = {
+    "fipd_share_below_target": fipd_share_below_target,
+    "fipd_export_missing": fipd_export_missing,
+    "police_indicator_drop": police_indicator_drop,
+}
+
+
+def evaluate(week: date, settings: Settings) -> pd.DataFrame:
+    """Run every check for the week and replace that week's rows in ``marts.weekly_alerts``.
+
+    Replacing (not appending) makes a re-run of the same week idempotent; earlier weeks stay
+    as they were told.
+    """
+    warehouse = Warehouse(settings)
+    with warehouse.transaction() as tx:
+        for statement in ALERTS_DDL:
+            tx.execute(statement)
+        rows = [row for check in CHECKS.values() for row in check(tx, week, settings)]
+        frame = pd.DataFrame(rows, columns=COLUMNS)
+        frame["evaluated_at"] = datetime.now(UTC)
+        tx.execute(f"DELETE FROM {ALERTS_TABLE} WHERE week_start = ?", [week])
+        if not frame.empty:
+            tx.insert_frame(ALERTS_TABLE, frame)
+    counts = frame.groupby(["check_name", "status"]).size().to_dict() if len(frame) else {}
+    log.info("week %s: %s", week, ", ".join(f"{c} {s}: {n}" for (c, s), n in counts.items()))
+    return frame

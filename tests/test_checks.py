@@ -1,0 +1,151 @@
+"""The weekly checks on crafted warehouse states: what a pilot would be told, and its lineage.
+
+The marts the checks read are written here by hand (the dbt models that normally build them
+are tested on their own), so each state is exactly the one named: just below and just above
+the target, no data, an export missing, a 20 % drop, DCPP posts down to zero.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+from vigie import checks, flows
+from vigie.warehouse import Warehouse
+
+from tests.conftest import make_settings
+
+WEEK = date(2026, 11, 23)
+
+
+def _share(dep: str, annee: int, scope: float, located: float, status: str) -> dict:
+    share = located / scope if scope else None
+    return {"code_departement": dep, "annee": annee, "montant_scope": scope,
+            "montant_located": located, "share_located": share, "share_beneficiaries": share,
+            "target": 0.75, "gap_eur": max(0.0, round(0.75 * scope - located, 2)),
+            "status": status}  # fmt: skip
+
+
+def _action(dep: str, annee: int, dossier: str, amount: float, counted: float, row: int) -> dict:
+    return {"code_departement": dep, "annee": annee, "numero_dossier": dossier,
+            "porteur": f"Association {dossier}", "in_scope": True, "montant_attribue": amount,
+            "counted_located": counted, "source_file_name": f"fipd_{dep}_{annee}.csv",
+            "source_file_sha256": "ab" * 32, "source_row": row}  # fmt: skip
+
+
+def _police(dep, force, indicateur, valeur, previous) -> dict:
+    evolution = (valeur - previous) / previous if previous else None
+    return {"code_departement": dep, "force": force, "mois": date(2026, 10, 1),
+            "indicateur": indicateur, "valeur": valeur, "valeur_annee_precedente": previous,
+            "evolution": evolution, "source": "api",
+            "request_url": "http://127.0.0.1/v1/indicateurs?page=3", "page": 3,
+            "source_file_name": None, "source_row": None}  # fmt: skip
+
+
+@pytest.fixture
+def evaluated(tmp_path):
+    settings = make_settings(tmp_path)
+    flows.refresh_reference(settings)
+    shares = pd.DataFrame([
+        _share("93", 2026, 1_000_000.0, 749_900.0, "below_target"),  # just below: 74,99 %
+        _share("13", 2026, 1_000_000.0, 750_100.0, "ok"),  # just above
+        _share("48", 2026, 0.0, 0.0, "no_data"),
+    ])  # fmt: skip
+    actions = pd.DataFrame([
+        _action("93", 2026, "D-1", 5_000.0, 0.0, 7),
+        _action("93", 2026, "D-2", 90_000.0, 0.0, 3),
+        _action("93", 2026, "D-3", 12_000.0, 0.0, 12),
+        _action("93", 2026, "D-4", 1_000.0, 0.0, 20),
+        _action("93", 2026, "D-5", 749_900.0, 749_900.0, 2),
+    ])  # fmt: skip
+    police = pd.DataFrame([
+        _police("93", "PN", "signalements_plateforme", 80.0, 100.0),  # -20 %: fires
+        _police("93", "PN", "cameras_pietons_dotees", 401.0, 500.0),  # -19,8 %: does not
+        _police("13", "PN", "signalements_plateforme", 81.0, 100.0),  # -19 %: ok
+        _police("13", "GN", "delegues_cohesion", 0.0, 2.0),  # posts fell to 0
+    ])  # fmt: skip
+    now = datetime.combine(WEEK, datetime.min.time(), tzinfo=UTC)
+    loads = pd.DataFrame([
+        {"sender": "93", "received_at": now - timedelta(days=10), "status": "loaded"},
+        {"sender": "13", "received_at": now - timedelta(days=46), "status": "loaded"},
+        {"sender": "75", "received_at": now - timedelta(days=3), "status": "quarantined"},
+    ])  # fmt: skip
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+        for name, frame in (("fipd_priority_share", shares), ("fct_fipd_action", actions),
+                            ("police_population_monthly", police)):  # fmt: skip
+            con.register("frame_view", frame)
+            con.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame_view")
+            con.unregister("frame_view")
+    with Warehouse(settings).transaction() as tx:
+        for load in loads.to_dict("records"):
+            tx.execute(
+                "INSERT INTO audit.file_loads (source_file_sha256, source_file_name, source, "
+                "kind, status, rows_read, rows_loaded, rows_rejected, sender, period, "
+                "received_at) VALUES (?, ?, 'prefectures', 'fipd', ?, 1, 1, 0, ?, '2026', ?)",
+                [load["sender"] * 32, f"{load['sender']}.csv", load["status"], load["sender"],
+                 load["received_at"]],
+            )  # fmt: skip
+    frame = checks.evaluate(WEEK, settings)
+    return settings, {(r.check_name, r.territory_code, r.period): r
+                      for r in frame.itertuples()}  # fmt: skip
+
+
+def test_just_below_the_target_is_an_alert_with_gap_and_uncounted_actions(evaluated) -> None:
+    _, rows = evaluated
+    alert = rows[("fipd_share_below_target", "93", "2026")]
+    assert alert.status == "alert"
+    assert (
+        "75,0\u202f%" in alert.message or "74,99" in alert.message or "75\u202f%" in alert.message
+    )
+    figures = json.loads(alert.figures)
+    assert figures["gap_eur"] == pytest.approx(100.0)
+    assert [a["numero_dossier"] for a in figures["uncounted_top3"]] == ["D-2", "D-3", "D-1"]
+    assert "D-2 (Association D-2, 90\u202f000\u00a0€)" in alert.message
+    lineage = json.loads(alert.lineage)
+    assert lineage["uncounted_rows"][0] == {"file": "fipd_93_2026.csv", "row": 3}
+    assert lineage["files"] == [{"name": "fipd_93_2026.csv", "sha256": "ab" * 32, "rows": 5}]
+
+
+def test_just_above_the_target_passes_and_no_data_is_not_passing(evaluated) -> None:
+    _, rows = evaluated
+    assert rows[("fipd_share_below_target", "13", "2026")].status == "ok"
+    assert rows[("fipd_share_below_target", "48", "2026")].status == "no_data"
+    # A département the mart does not mention at all is no_data too, never ok.
+    assert rows[("fipd_share_below_target", "01", "2026")].status == "no_data"
+    assert rows[("fipd_share_below_target", "93", "2025")].status == "no_data"
+
+
+def test_a_missing_or_stale_export_is_an_alert(evaluated) -> None:
+    _, rows = evaluated
+    assert rows[("fipd_export_missing", "93", "2026")].status == "ok"
+    stale = rows[("fipd_export_missing", "13", "2026")]
+    assert stale.status == "alert" and "08/10/2026" in stale.message
+    assert "45 jours" in stale.message
+    # A quarantined file is not an export the platform could use.
+    never = rows[("fipd_export_missing", "75", "2026")]
+    assert never.status == "alert" and "aucun export FIPD 2026" in never.message
+
+
+def test_a_drop_of_20_percent_or_posts_down_to_zero_fire(evaluated) -> None:
+    _, rows = evaluated
+    drop = rows[("police_indicator_drop", "93-PN", "2026-10")]
+    assert drop.status == "alert" and "100 → 80" in drop.message
+    assert "caméras" not in drop.message  # -19.8 % is not a 20 % drop
+    assert json.loads(drop.lineage)[0]["page"] == 3
+    assert rows[("police_indicator_drop", "13-PN", "2026-10")].status == "ok"
+    posts = rows[("police_indicator_drop", "13-GN", "2026-10")]
+    assert posts.status == "alert" and "délégués" in posts.message
+    assert rows[("police_indicator_drop", "01-PN", "2026-10")].status == "no_data"
+
+
+def test_re_evaluating_a_week_replaces_its_rows(evaluated) -> None:
+    settings, rows = evaluated
+    checks.evaluate(WEEK, settings)
+    with Warehouse(settings).transaction() as tx:
+        count = tx.fetchall("SELECT count(*) FROM marts.weekly_alerts WHERE week_start = ?",
+                            [WEEK])[0][0]  # fmt: skip
+    assert count == len(rows)
