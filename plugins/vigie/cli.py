@@ -198,11 +198,18 @@ def print_summary() -> None:
               f"{settings.fipd_target:.0%} target, {len(no_data)} without data")  # fmt: skip
         for r in below:
             print(f"    {r['code_departement']:>3} {r['nom_departement']:<28} "
-                  f"{r['share_located']:.1%}  gap {r['gap_eur']:,.0f} EUR")  # fmt: skip
+                  f"{r['share_located']:.1%}  gap {_euros(r['gap_eur'])} EUR")  # fmt: skip
     _print_police_summary(settings)
     where = settings.duckdb_path if settings.warehouse_kind == "duckdb" else "PostgreSQL"
     print(f"  warehouse: {where}")
     print(f"  e-mails:   {settings.outbox_dir}")
+
+
+def _euros(amount: float) -> str:
+    """Whole euros rounded half up, as the pilots' e-mails show them (not banker's rounding)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return f"{Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
 
 
 def _print_police_summary(settings: Settings) -> None:
