@@ -53,7 +53,18 @@ def weekly_pilot_alerts() -> None:
             run_id=context["run_id"],
         )
 
+    @task(pool=WAREHOUSE_POOL)
+    def notify_engineers_of_quarantine() -> str | None:
+        """The week's quarantined files, to the data engineers (not the pilots)."""
+        from datetime import timedelta
+
+        from vigie.notifications import quarantine_notice
+
+        since = pendulum.instance(get_current_context()["dag_run"].run_after) - timedelta(days=7)
+        return quarantine_notice(since)
+
     evaluate_checks() >> send_pilot_emails()
+    notify_engineers_of_quarantine()
 
 
 def _week_day(context) -> pendulum.Date:

@@ -6,10 +6,13 @@ from datetime import timedelta
 
 from airflow.sdk import Asset
 
+from vigie.notifications import EngineersNotifier
+
 RAW_PREFECTURES = Asset(name="vigie_raw_prefectures", uri="vigie://warehouse/raw/prefectures")
 RAW_POLICE_POPULATION = Asset(
     name="vigie_raw_police_population", uri="vigie://warehouse/raw/police_population"
 )
+RAW_ASSOCIATIONS = Asset(name="vigie_raw_associations", uri="vigie://warehouse/raw/associations")
 MARTS = Asset(name="vigie_marts", uri="vigie://warehouse/marts")
 
 # DuckDB allows one writer process: every task writing the warehouse takes this one-slot pool.
@@ -19,4 +22,6 @@ DEFAULT_ARGS = {
     "owner": "vigie-data",
     "retries": 2,
     "retry_delay": timedelta(minutes=1),
+    # Data engineers hear of a task failing for good (never the pilots): vigie.notifications.
+    "on_failure_callback": EngineersNotifier(),
 }

@@ -44,6 +44,7 @@ class Settings:
     pilots_file: Path
     suppression_threshold: int
     mail_from: str
+    engineers_email: tuple[str, ...] = ()
 
     @property
     def include_dir(self) -> Path:
@@ -127,6 +128,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         pilots_file=_path(env.get("VIGIE_PILOTS_FILE", "include/config/pilots.example.csv"), home),
         suppression_threshold=int(env.get("VIGIE_SUPPRESSION_THRESHOLD", "11")),
         mail_from=env.get("VIGIE_MAIL_FROM", "vigie-noreply@example.gouv.fr"),
+        engineers_email=_csv_tuple(env.get("VIGIE_ENGINEERS_EMAIL", "")),
     )
 
 

@@ -1,0 +1,122 @@
+"""Notices for the data engineers: a failed task, files quarantined this week.
+
+Why apart from the pilots' e-mails: pilots read figures, engineers read task ids and log links;
+the two never share a recipient list. The notices go through Airflow's notifier mechanism
+(:class:`EngineersNotifier` is an ``on_failure_callback``), to ``VIGIE_ENGINEERS_EMAIL`` through
+the ``smtp_default`` connection, or, with either missing, to ``<outbox>/_engineers/`` as
+``.eml`` files so that nothing is lost on a laptop. A notice never carries file content.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk.bases.notifier import BaseNotifier
+
+from vigie.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+ENGINEERS_DIR = "_engineers"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def engineers_message(subject: str, body: str, settings: Settings) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = settings.mail_from
+    message["To"] = ", ".join(settings.engineers_email) or "data-engineers@vigie.invalid"
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain="vigie.invalid")
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Vigie-Audience"] = "engineers"
+    message.set_content(body, charset="utf-8")
+    return message
+
+
+def send_to_engineers(subject: str, body: str, settings: Settings | None = None) -> str:
+    """Send (or write) one notice; returns where it went, for the log."""
+    from vigie.alerts.sending import SMTP_CONN_ID, smtp_configured
+
+    settings = settings or get_settings()
+    message = engineers_message(subject, body, settings)
+    if settings.engineers_email and smtp_configured(SMTP_CONN_ID):
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
+            hook.get_conn()._smtp_client.send_message(message)
+        return f"smtp:{','.join(settings.engineers_email)}"
+    folder = Path(settings.outbox_dir) / ENGINEERS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = folder / f"{stamp}-{_UNSAFE.sub('_', subject)[:80]}.eml"
+    path.write_bytes(bytes(message))
+    return str(path)
+
+
+class EngineersNotifier(BaseNotifier):
+    """``on_failure_callback`` telling the data engineers which task failed and where its log is.
+
+    Cheap to build at DAG parse time (it holds no connection); everything happens in
+    :meth:`notify`, on the worker, after the failure.
+    """
+
+    template_fields = ()
+
+    def notify(self, context: Any) -> None:
+        ti = context.get("ti") or context.get("task_instance")
+        dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
+        task_id = getattr(ti, "task_id", "(DAG)")
+        run_id = context.get("run_id") or getattr(context.get("dag_run"), "run_id", "?")
+        error = context.get("exception")
+        lines = [
+            "Bonjour,",
+            "",
+            f"La tâche {task_id} du DAG {dag_id} a échoué (run {run_id}, "
+            f"tentative {getattr(ti, 'try_number', '?')}).",
+            f"Erreur : {type(error).__name__}: {str(error)[:500]}" if error else "",
+            f"Journal : {getattr(ti, 'log_url', '') or 'voir l’interface Airflow'}",
+            "",
+            "Message automatique de Vigie pour l’équipe data (les pilotes ne le reçoivent pas).",
+        ]
+        where = send_to_engineers(
+            f"[Vigie] échec : {dag_id}.{task_id}",
+            "\n".join(line for line in lines if line is not None),
+        )
+        log.warning("data engineers notified of the failure of %s.%s: %s", dag_id, task_id, where)
+
+
+def quarantine_notice(since: datetime, settings: Settings | None = None) -> str | None:
+    """Tell the engineers which files were quarantined since ``since``; None when none were."""
+    from vigie.warehouse import Warehouse
+
+    settings = settings or get_settings()
+    with Warehouse(settings).transaction() as tx:
+        rows = tx.fetchall(
+            "SELECT source, source_file_name, reason, received_at FROM audit.file_loads "
+            "WHERE status = 'quarantined' AND received_at >= ? ORDER BY received_at",
+            [since],
+        )
+    if not rows:
+        return None
+    lines = [
+        "Bonjour,",
+        "",
+        f"{len(rows)} fichier(s) mis en quarantaine depuis le {since:%d/%m/%Y} :",
+        "",
+        *(
+            f"- {source} : {name} ({reason}), reçu le {received:%d/%m/%Y %H:%M}"
+            for source, name, reason, received in rows
+        ),
+        "",
+        "Chaque fichier est dans quarantine/ avec la raison à côté (.reason.json) ; "
+        "`vigie check FICHIER` montre ce qu'il faut corriger.",
+    ]
+    return send_to_engineers(f"[Vigie] {len(rows)} fichier(s) en quarantaine", "\n".join(lines),
+                             settings)  # fmt: skip
