@@ -36,6 +36,14 @@ def _action(dep: str, annee: int, dossier: str, amount: float, counted: float, r
             "source_file_sha256": "ab" * 32, "source_row": row}  # fmt: skip
 
 
+def _contrat(dep: str, annee: int, contrat_id: str, plan: str, sha: str) -> dict:
+    return {"code_departement": dep, "annee": annee, "contrat_id": contrat_id,
+            "nom_contrat": f"Contrat de ville {contrat_id}", "plan_radicalisation": plan,
+            "date_adoption_plan": date(annee, 3, 1) if plan == "oui" else None,
+            "source_file_sha256": sha, "source_file_name": f"{sha}.csv",
+            "source_row": 2}  # fmt: skip
+
+
 def _police(dep, force, indicateur, valeur, previous) -> dict:
     evolution = (valeur - previous) / previous if previous else None
     return {"code_departement": dep, "force": force, "mois": date(2026, 10, 1),
@@ -73,10 +81,25 @@ def evaluated(tmp_path):
         {"sender": "13", "received_at": now - timedelta(days=46), "status": "loaded"},
         {"sender": "75", "received_at": now - timedelta(days=3), "status": "quarantined"},
     ])  # fmt: skip
+    # Contrats de ville follow-ups: 93's 2025 file came 13 months ago, 69's 11 months ago.
+    contrats = pd.DataFrame([
+        _contrat("93", 2025, "CV-93-A", "en_cours", "c93-2025"),
+        _contrat("93", 2026, "CV-93-A", "en_cours", "c93-2026"),
+        _contrat("93", 2026, "CV-93-B", "non", "c93-2026"),
+        _contrat("93", 2025, "CV-93-C", "oui", "c93-2025"),  # not in the latest follow-up
+        _contrat("69", 2025, "CV-69-A", "non", "c69-2025"),
+        _contrat("69", 2026, "CV-69-A", "en_cours", "c69-2026"),
+        _contrat("69", 2026, "CV-69-B", "oui", "c69-2026"),
+    ])  # fmt: skip
+    received = {
+        "c93-2025": now - timedelta(days=396), "c93-2026": now - timedelta(days=30),
+        "c69-2025": now - timedelta(days=700), "c69-2026": now - timedelta(days=335),
+    }  # fmt: skip
     with duckdb.connect(str(settings.duckdb_path)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         for name, frame in (("fipd_priority_share", shares), ("fct_fipd_action", actions),
-                            ("police_population_monthly", police)):  # fmt: skip
+                            ("police_population_monthly", police),
+                            ("contrats_de_ville", contrats)):  # fmt: skip
             con.register("frame_view", frame)
             con.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame_view")
             con.unregister("frame_view")
@@ -88,6 +111,14 @@ def evaluated(tmp_path):
                 "received_at) VALUES (?, ?, 'prefectures', 'fipd', ?, 1, 1, 0, ?, '2026', ?)",
                 [load["sender"] * 32, f"{load['sender']}.csv", load["status"], load["sender"],
                  load["received_at"]],
+            )  # fmt: skip
+        for sha, when in received.items():
+            tx.execute(
+                "INSERT INTO audit.file_loads (source_file_sha256, source_file_name, source, "
+                "kind, status, rows_read, rows_loaded, rows_rejected, sender, period, "
+                "received_at) VALUES (?, ?, 'prefectures', 'contrats', 'loaded', 1, 1, 0, "
+                "?, ?, ?)",
+                [sha, f"{sha}.csv", sha[1:3], sha[-4:], when],
             )  # fmt: skip
     frame = checks.evaluate(WEEK, settings)
     return settings, {(r.check_name, r.territory_code, r.period): r
@@ -149,3 +180,17 @@ def test_re_evaluating_a_week_replaces_its_rows(evaluated) -> None:
         count = tx.fetchall("SELECT count(*) FROM marts.weekly_alerts WHERE week_start = ?",
                             [WEEK])[0][0]  # fmt: skip
     assert count == len(rows)
+
+
+def test_an_annex_missing_or_in_preparation_for_13_months_is_an_alert(evaluated) -> None:
+    _, rows = evaluated
+    thirteen = rows[("part_annex_missing", "CV-93-A", "2026")]
+    assert thirteen.status == "alert" and "en cours depuis le" in thirteen.message
+    assert "(13 mois)" in thirteen.message
+    assert [x["annee"] for x in json.loads(thirteen.lineage)] == [2025, 2026]
+    assert rows[("part_annex_missing", "CV-93-B", "2026")].status == "alert"  # "non"
+    assert not any(key[1] == "CV-93-C" for key in rows)  # gone from the latest follow-up
+    # En cours for 11 months (it was "non" before): not yet an alert; adopted: ok.
+    assert rows[("part_annex_missing", "CV-69-A", "2026")].status == "ok"
+    assert rows[("part_annex_missing", "CV-69-B", "2026")].status == "ok"
+    assert rows[("part_annex_missing", "13", "-")].status == "no_data"

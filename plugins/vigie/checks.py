@@ -235,6 +235,80 @@ def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> li
     return rows
 
 
+def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[dict]:
+    """Per contrat de ville of each département's latest follow-up: an annex, or soon one?
+
+    ``en_cours`` counts from the first follow-up of the unbroken ``en_cours`` run up to the
+    latest one, dated by when that file was received: a status stays "in preparation" for
+    more than 12 months only if the platform has been told so for that long.
+    """
+    if not _exists(tx, "marts", "contrats_de_ville"):
+        return []
+    contrats = _records(tx.fetch_frame(
+        "SELECT c.code_departement, c.annee, c.contrat_id, c.nom_contrat, "
+        "c.plan_radicalisation, c.date_adoption_plan, c.source_file_name, c.source_row, "
+        "f.received_at FROM marts.contrats_de_ville c LEFT JOIN (SELECT source_file_sha256, "
+        "min(received_at) AS received_at FROM audit.file_loads GROUP BY source_file_sha256) f "
+        "ON f.source_file_sha256 = c.source_file_sha256 "
+        "ORDER BY c.code_departement, c.contrat_id, c.annee"
+    ))  # fmt: skip
+    history: dict[tuple[str, str], list[dict]] = {}
+    latest_year: dict[str, int] = {}
+    for c in contrats:
+        history.setdefault((c["code_departement"], c["contrat_id"]), []).append(c)
+        latest_year[c["code_departement"]] = max(latest_year.get(c["code_departement"], 0),
+                                                 int(c["annee"]))  # fmt: skip
+    now = datetime.combine(week, datetime.min.time(), tzinfo=UTC)
+    rows = []
+    for (dep, contrat_id), years in sorted(history.items()):
+        last = years[-1]
+        if int(last["annee"]) != latest_year[dep]:
+            continue  # not in the latest follow-up any more (merged, ended)
+        status_plan = last["plan_radicalisation"]
+        since = None
+        if status_plan == "en_cours":
+            run = []
+            for c in reversed(years):
+                if c["plan_radicalisation"] != "en_cours":
+                    break
+                run.append(c)
+            received = [pd.Timestamp(c["received_at"]) for c in run if c["received_at"]]
+            since = min(received).to_pydatetime() if received else None
+            if since is not None and since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+        months = (now - since).days * 12 // 365 if since else None
+        name = f"{last['nom_contrat']} ({dep})"
+        if status_plan == "non":
+            status, message = "alert", f"{name} : pas d'annexe de prévention de la " \
+                f"radicalisation au suivi {last['annee']}."  # fmt: skip
+        elif status_plan == "en_cours" and since and now - since > timedelta(days=365):
+            status = "alert"
+            message = (f"{name} : annexe de prévention de la radicalisation en cours depuis le "
+                       f"{since:%d/%m/%Y} ({months} mois).")  # fmt: skip
+        elif status_plan == "en_cours":
+            status = "ok"
+            message = f"{name} : annexe en cours de préparation (suivi {last['annee']})."
+        else:
+            status = "ok"
+            message = f"{name} : annexe adoptée" + (
+                f" le {pd.Timestamp(last['date_adoption_plan']):%d/%m/%Y}."
+                if last["date_adoption_plan"] else ".")  # fmt: skip
+        figures = {"plan_radicalisation": status_plan, "annee": int(last["annee"]),
+                   "en_cours_since": since, "months": months}  # fmt: skip
+        lineage = [{"file": c["source_file_name"], "row": c["source_row"], "annee": c["annee"]}
+                   for c in years]  # fmt: skip
+        rows.append(_row(week, "part_annex_missing", "contrat_de_ville", contrat_id,
+                         str(last["annee"]), dep, status, message, figures, lineage))  # fmt: skip
+    deps = tx.fetchall("SELECT code_departement, nom_departement FROM reference.departements "
+                       "ORDER BY code_departement")  # fmt: skip
+    for dep, nom in deps:
+        if dep not in latest_year:
+            message = f"{nom} ({dep}) : aucun suivi des contrats de ville reçu."
+            rows.append(_row(week, "part_annex_missing", "departement", dep, "-", dep, "no_data",
+                             message, {}, []))  # fmt: skip
+    return rows
+
+
 def _dropped(value: dict) -> bool:
     evolution = value["evolution"]
     if evolution is not None and evolution <= DROP_THRESHOLD:
@@ -253,6 +327,7 @@ CHECKS: dict[str, Callable[[Transaction, date, Settings], list[dict]]] = {
     "fipd_share_below_target": fipd_share_below_target,
     "fipd_export_missing": fipd_export_missing,
     "police_indicator_drop": police_indicator_drop,
+    "part_annex_missing": part_annex_missing,
 }
 
 
