@@ -2,9 +2,10 @@
 ### Warehouse build (dbt via Cosmos)
 
 Runs the dbt project (`dbt_project/`: staging → intermediate → marts) whenever a raw
-source changes (prefecture files, police-population indicators), one Airflow task per model
-and its tests, rendered from the manifest built ahead (`make install` runs `dbt parse`).
-Every task takes the one-slot `vigie_warehouse` pool: DuckDB allows a single writer.
+source changes (prefecture files, police-population indicators, association reports), one
+Airflow task per model and its tests, rendered from the manifest built ahead (`make install`
+runs `dbt parse`). Every task takes the one-slot `vigie_warehouse` pool: DuckDB allows a
+single writer.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import Asset  # noqa: F401  (airflow is imported before cosmos: see stack facts)
 from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
-from vigie.assets import DEFAULT_ARGS, RAW_POLICE_POPULATION, RAW_PREFECTURES, WAREHOUSE_POOL
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from vigie.assets import (
+    DEFAULT_ARGS,
+    RAW_ASSOCIATIONS,
+    RAW_POLICE_POPULATION,
+    RAW_PREFECTURES,
+    WAREHOUSE_POOL,
+)
 from vigie.settings import get_settings
 
 settings = get_settings()
@@ -41,9 +48,18 @@ build_warehouse = DbtDag(
         execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
     ),
     # Per-model assets are not consumed by any DAG: the weekly alerts run on a calendar.
-    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, emit_datasets=False),
+    render_config=RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        emit_datasets=False,
+        # One task per model runs the model and its own tests (`dbt build --select`): half the
+        # tasks of run + test, and each task pays Cosmos's start-up once. A test that spans two
+        # models (a relationship) gets its own task after both, instead of failing before the
+        # second exists.
+        test_behavior=TestBehavior.BUILD,
+        should_detach_multiple_parents_tests=True,
+    ),
     operator_args={"pool": WAREHOUSE_POOL, "install_deps": False},
-    schedule=RAW_PREFECTURES | RAW_POLICE_POPULATION,  # either source changing rebuilds
+    schedule=RAW_PREFECTURES | RAW_POLICE_POPULATION | RAW_ASSOCIATIONS,  # any source changing
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Paris"),
     catchup=False,
     max_active_runs=1,

@@ -19,6 +19,7 @@ from vigie.settings import Settings, apply_airflow_env, get_settings
 PIPELINE = (
     "ingest_prefecture_exports",
     "ingest_police_population",
+    "ingest_association_reports",
     "build_warehouse",
     "weekly_pilot_alerts",
 )
@@ -31,12 +32,15 @@ def _say(message: str) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from vigie.sample import write_sample
+    from vigie.sample_associations import write_association_sample
 
     started = time.perf_counter()
     summary = write_sample(Path(args.out_dir), seed=args.seed)
+    associations = write_association_sample(Path(args.out_dir), seed=args.seed)
     _say(
-        f"{len(summary.files)} files written under {summary.out_dir} "
-        f"in {time.perf_counter() - started:.1f}s (seed {args.seed})"
+        f"{len(summary.files)} prefecture files and {len(associations.files)} association "
+        f"reports written under {summary.out_dir} in {time.perf_counter() - started:.1f}s "
+        f"(seed {args.seed})"
     )
     return 0
 
@@ -171,12 +175,18 @@ def print_summary() -> None:
     settings = get_settings()
     year = date.today().year
     with Warehouse(settings).transaction() as tx:
-        files = dict(tx.fetchall("SELECT status, count(*) FROM audit.file_loads GROUP BY status"))
-        rejects = tx.fetchall("SELECT count(*) FROM audit.load_rejects")[0][0]
+        files = dict(tx.fetchall(
+            "SELECT status, count(*) FROM audit.file_loads WHERE source = 'prefectures' "
+            "GROUP BY status"
+        ))  # fmt: skip
+        rejects = tx.fetchall(
+            "SELECT count(*) FROM audit.load_rejects r JOIN (SELECT DISTINCT source_file_sha256 "
+            "FROM audit.file_loads WHERE source = 'prefectures') f USING (source_file_sha256)"
+        )[0][0]
     rows = priority_share_rows([year - 1, year], settings)
     print()
     print("Vigie summary")
-    print("  files: " + ", ".join(f"{n} {s}" for s, n in sorted(files.items())) +
+    print("  prefecture files: " + ", ".join(f"{n} {s}" for s, n in sorted(files.items())) +
           f"; {rejects} rejected cell(s) in audit.load_rejects")  # fmt: skip
     for wanted in (year, year - 1):
         year_rows = [r for r in rows if r["annee"] == wanted and r["code_departement"] != "FR"]
@@ -200,9 +210,26 @@ def print_summary() -> None:
             print(f"    {r['code_departement']:>3} {r['nom_departement']:<28} "
                   f"{r['share_located']:.1%}  gap {_euros(r['gap_eur'])} EUR")  # fmt: skip
     _print_police_summary(settings)
+    _print_association_summary(settings)
     where = settings.duckdb_path if settings.warehouse_kind == "duckdb" else "PostgreSQL"
     print(f"  warehouse: {where}")
     print(f"  e-mails:   {settings.outbox_dir}")
+
+
+def _print_association_summary(settings: Settings) -> None:
+    from vigie import association_loading
+    from vigie.warehouse import Warehouse
+
+    warehouse = Warehouse(settings)
+    association_loading.ensure_schema(warehouse)
+    with warehouse.transaction() as tx:
+        statuses = dict(tx.fetchall(
+            "SELECT status, count(*) FROM audit.file_loads WHERE source = 'associations' "
+            "GROUP BY status"
+        ))  # fmt: skip
+    if statuses:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        print(f"  association reports: {counts}")
 
 
 def _euros(amount: float) -> str:

@@ -45,6 +45,8 @@ class Settings:
     suppression_threshold: int
     mail_from: str
     engineers_email: tuple[str, ...] = ()
+    gx_dir: Path | None = None  # Great Expectations results and Data Docs (see _gx_dir)
+    gx_validate: bool = True
 
     @property
     def include_dir(self) -> Path:
@@ -82,6 +84,7 @@ class Settings:
             "VIGIE_FIPD_SCOPE_PROGRAMMES": ",".join(self.fipd_scope_programmes),
             "VIGIE_FIPD_SCOPE_EXCLUDED_NATURES": ",".join(self.fipd_scope_excluded_natures),
             "VIGIE_QPV_2024_FROM_YEAR": str(self.qpv_2024_from_year),
+            "VIGIE_SUPPRESSION_THRESHOLD": str(self.suppression_threshold),
         }
         if self.warehouse_kind == "duckdb":
             env["VIGIE_DUCKDB_PATH"] = str(self.duckdb_path)
@@ -129,7 +132,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         suppression_threshold=int(env.get("VIGIE_SUPPRESSION_THRESHOLD", "11")),
         mail_from=env.get("VIGIE_MAIL_FROM", "vigie-noreply@example.gouv.fr"),
         engineers_email=_csv_tuple(env.get("VIGIE_ENGINEERS_EMAIL", "")),
+        gx_dir=_gx_dir(env.get("VIGIE_GX_DIR"), landing, home),
+        gx_validate=env.get("VIGIE_GX_VALIDATE", "true").strip().lower() not in _FALSE,
     )
+
+
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _gx_dir(value: str | None, landing: str, home: Path) -> Path:
+    """Great Expectations' results and Data Docs: ``VIGIE_GX_DIR``, else beside a local landing
+    zone (like ``archive/`` and ``quarantine/``), else ``<home>/data/gx``."""
+    if value:
+        return _path(value, home)
+    if "://" in landing:
+        return home / "data" / "gx"
+    return Path(landing).parent / "gx"
 
 
 @cache
