@@ -194,3 +194,36 @@ def test_an_annex_missing_or_in_preparation_for_13_months_is_an_alert(evaluated)
     assert rows[("part_annex_missing", "CV-69-A", "2026")].status == "ok"
     assert rows[("part_annex_missing", "CV-69-B", "2026")].status == "ok"
     assert rows[("part_annex_missing", "13", "-")].status == "no_data"
+
+
+def test_a_structure_that_stopped_reporting_is_flagged_once_late(tmp_path) -> None:
+    from vigie import association_loading
+
+    settings = make_settings(tmp_path)
+    flows.refresh_reference(settings)
+    association_loading.ensure_schema(Warehouse(settings))
+    reports = [("11111111111111", "2024"), ("11111111111111", "2025"),  # on time: ok
+               ("22222222222222", "2024"),  # 2025 missing, due 01/03/2026: alert
+               ("33333333333333", "2023"),  # stopped long ago: not re-flagged
+               ("44444444444444", "2025-S2")]  # 2026-S1 due 29/08/2026: alert  # fmt: skip
+    with Warehouse(settings).transaction() as tx:
+        for number, (siret, periode) in enumerate(reports):
+            tx.execute(
+                "INSERT INTO raw.association_reports (reseau, structure, siret, "
+                "code_departement, periode, code_commune, nb_jeunes_accueillis, "
+                "nb_familles_accompagnees, nb_actions_collectives, source_file_sha256, "
+                "source_file_name, source_row, loaded_at) VALUES ('centres_sociaux', ?, ?, "
+                "'93', ?, '93066', 10, 5, 2, ?, ?, 1, ?)",
+                [f"Structure {siret[:2]}", siret, periode, f"{number:064d}",
+                 f"rapport_{siret}_{periode}.csv", datetime(2026, 1, 5, tzinfo=UTC)],
+            )  # fmt: skip
+    frame = checks.evaluate(WEEK, settings)
+    found = frame[frame.check_name == "association_report_missing"]
+    statuses = {(r.territory_code, r.period): r.status for r in found.itertuples()}
+    assert statuses == {
+        ("11111111111111", "2025"): "ok",
+        ("22222222222222", "2025"): "alert",
+        ("44444444444444", "2026-S1"): "alert",
+    }
+    late = found[found.territory_code == "22222222222222"].message.iloc[0]
+    assert "rapport 2025 non reçu" in late and "01/03/2026" in late and "2024" in late

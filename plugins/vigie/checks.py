@@ -80,6 +80,17 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> list[dict]:
     """Per département, the current year to date and the last closed year."""
     years = [week.year, week.year - 1]
+    if not (
+        _exists(tx, "marts", "fipd_priority_share") and _exists(tx, "marts", "fct_fipd_action")
+    ):
+        # Before the first warehouse build: every département is without data, not passing.
+        deps = tx.fetchall("SELECT code_departement, nom_departement FROM reference.departements "
+                           "ORDER BY code_departement")  # fmt: skip
+        return [
+            _row(week, "fipd_share_below_target", "departement", dep, str(annee), dep, "no_data",
+                 f"{nom} ({dep}), {annee} : aucune donnée FIPD dans l'entrepôt.", {}, {})
+            for dep, nom in deps for annee in years
+        ]  # fmt: skip
     shares = _records(tx.fetch_frame(
         "SELECT d.code_departement, d.nom_departement, y.annee, s.montant_scope, "
         "s.montant_located, s.share_located, s.share_beneficiaries, s.target, s.gap_eur, "
@@ -309,6 +320,76 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
     return rows
 
 
+REPORT_GRACE_DAYS = 60
+
+
+def _period_end(periode: str) -> date:
+    year = int(periode[:4])
+    if periode.endswith("-S1"):
+        return date(year, 6, 30)
+    return date(year, 12, 31)
+
+
+def _previous_period(periode: str) -> str:
+    year = int(periode[:4])
+    if periode.endswith("-S2"):
+        return f"{year}-S1"
+    if periode.endswith("-S1"):
+        return f"{year - 1}-S2"
+    return str(year - 1)
+
+
+def due_periods(week: date) -> list[str]:
+    """The latest year and the latest semester whose report was due (end + 60 days) by ``week``."""
+    due = []
+    year = week.year
+    while _period_end(str(year)) + timedelta(days=REPORT_GRACE_DAYS) > week:
+        year -= 1
+    due.append(str(year))
+    semester = f"{week.year}-S2"
+    while _period_end(semester) + timedelta(days=REPORT_GRACE_DAYS) > week:
+        semester = _previous_period(semester)
+    due.append(semester)
+    return due
+
+
+def association_report_missing(tx: Transaction, week: date, settings: Settings) -> list[dict]:
+    """A structure that reported for the period before the one now due, but not for it.
+
+    Only the structures expected this week are listed (those that reported the previous
+    period of the same kind, year or semester): one that stopped years ago is not re-flagged
+    every Monday. Reads who reported what from the raw reports' identification columns only.
+    """
+    if not _exists(tx, "raw", "association_reports"):
+        return []
+    reports = _records(tx.fetch_frame(
+        "SELECT siret, min(structure) AS structure, min(reseau) AS reseau, "
+        "min(code_departement) AS code_departement, periode, min(source_file_name) AS file, "
+        "max(loaded_at) AS loaded_at FROM raw.association_reports GROUP BY siret, periode"
+    ))  # fmt: skip
+    reported = {(r["siret"], r["periode"]) for r in reports}
+    rows = []
+    for due in due_periods(week):
+        previous = _previous_period(due)
+        deadline = _period_end(due) + timedelta(days=REPORT_GRACE_DAYS)
+        for r in sorted((r for r in reports if r["periode"] == previous),
+                        key=lambda r: (r["code_departement"] or "", r["siret"])):  # fmt: skip
+            late = (r["siret"], due) not in reported
+            label = f"{r['structure']} ({r['reseau']}, SIRET {r['siret']})"
+            if late:
+                status = "alert"
+                message = (f"{label} : rapport {due} non reçu, attendu au plus tard le "
+                           f"{deadline:%d/%m/%Y} ; dernier rapport reçu : {previous}.")  # fmt: skip
+            else:
+                status, message = "ok", f"{label} : rapport {due} reçu."
+            figures = {"reseau": r["reseau"], "periode_attendue": due,
+                       "dernier_periode": previous, "deadline": deadline}  # fmt: skip
+            lineage = {"last_report_file": r["file"], "loaded_at": r["loaded_at"]}
+            rows.append(_row(week, "association_report_missing", "structure", r["siret"], due,
+                             r["code_departement"], status, message, figures, lineage))  # fmt: skip
+    return rows
+
+
 def _dropped(value: dict) -> bool:
     evolution = value["evolution"]
     if evolution is not None and evolution <= DROP_THRESHOLD:
@@ -328,6 +409,7 @@ CHECKS: dict[str, Callable[[Transaction, date, Settings], list[dict]]] = {
     "fipd_export_missing": fipd_export_missing,
     "police_indicator_drop": police_indicator_drop,
     "part_annex_missing": part_annex_missing,
+    "association_report_missing": association_report_missing,
 }
 
 
