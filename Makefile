@@ -44,5 +44,11 @@ up: install  ## Airflow UI + scheduler on http://127.0.0.1:8080 (Ctrl-C stops it
 	@echo "        .airflow/simple_auth_manager_passwords.json.generated)"
 	@AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 $(RUN) vigie airflow standalone
 
+docs:  ## dbt docs of the warehouse on http://127.0.0.1:8081 (DOCS_PORT=...; Ctrl-C stops it)
+	@echo "[vigie] dbt docs generate (models, tests and the warehouse's catalog)"
+	@$(RUN) python -c 'from vigie.dbt import run_dbt; from vigie.settings import get_settings; run_dbt(["docs", "generate", "--quiet"], get_settings())'
+	@echo "[vigie] serving dbt_project/target on http://127.0.0.1:$(or $(DOCS_PORT),8081)"
+	@$(RUN) python -m http.server --bind 127.0.0.1 --directory dbt_project/target $(or $(DOCS_PORT),8081)
+
 clean:  ## remove generated data (warehouse, landing, outbox) but keep Airflow's history
 	rm -rf data dbt_project/target dbt_project/logs

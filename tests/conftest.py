@@ -6,6 +6,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -50,11 +51,11 @@ def _postgres_available() -> bool:
         return False
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database, dropped afterwards.
+@contextmanager
+def fresh_postgres_database(prefix: str = "vigie_test") -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped on exit; yields its URL.
 
-    Skipped when no server answers, unless VIGIE_REQUIRE_POSTGRES=1 (CI), where it fails.
+    Skips when no server answers, unless VIGIE_REQUIRE_POSTGRES=1 (CI), where it fails.
     """
     if not _postgres_available():
         if os.environ.get("VIGIE_REQUIRE_POSTGRES") == "1":
@@ -62,7 +63,7 @@ def pg_url() -> Iterator[str]:
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
     import psycopg2
 
-    name = f"vigie_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(**PG_ADMIN)
     admin.autocommit = True
     with admin.cursor() as cursor:
@@ -73,6 +74,13 @@ def pg_url() -> Iterator[str]:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

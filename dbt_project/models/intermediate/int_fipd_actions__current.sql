@@ -1,4 +1,11 @@
-{#- The live rows (superseded files left out) with the scope flag and both counted amounts. -#}
+{#-
+    The live rows (superseded files left out) with the scope flag, the QPV geography the year is
+    measured against, and both counted amounts. An action counts as located when it names a ZSP
+    or a QPV of that year's geography (2015 list before `qpv_2024_from_year`, 2024 list from
+    then on): validation already refuses the other geography's codes, this keeps the measure
+    right even if a row slipped through.
+-#}
+{%- set qpv_2024_from_year = var('qpv_2024_from_year') | int -%}
 with actions as (
     select * from {{ ref('stg_prefectures__fipd_actions') }}
 ),
@@ -16,18 +23,30 @@ flagged as (
             actions.programme in {{ csv_list(var('fipd_scope_programmes')) }}
             and coalesce(actions.nature, '') not in {{ csv_list(var('fipd_scope_excluded_natures')) }}
         ) as in_scope,
-        (actions.codes_qpv is not null or actions.code_zsp is not null) as is_located
+        case when actions.annee >= {{ qpv_2024_from_year }} then '2024' else '2015' end as qpv_geographie
     from actions
     inner join live_files on actions.source_file_sha256 = live_files.source_file_sha256
+),
+
+located as (
+    select
+        flagged.*,
+        (
+            flagged.code_zsp is not null
+            or ('|' || coalesce(flagged.codes_qpv, '')) like (
+                case when flagged.qpv_geographie = '2024' then '%|QN%' else '%|QP%' end
+            )
+        ) as is_located
+    from flagged
 )
 
 select
-    flagged.*,
-    case when flagged.is_located then flagged.montant_attribue else 0 end as counted_located,
-    case
-        when flagged.part_qpv is not null
-            then cast(round(flagged.montant_attribue * cast(flagged.part_qpv as numeric(9, 6)), 2) as numeric(14, 2))
-        when flagged.is_located then flagged.montant_attribue
+    located.*,
+    cast(case when located.is_located then located.montant_attribue else 0 end as numeric(14, 2)) as counted_located,
+    cast(case
+        when located.part_qpv is not null
+            then round(located.montant_attribue * cast(located.part_qpv as numeric(9, 6)), 2)
+        when located.is_located then located.montant_attribue
         else 0
-    end as counted_beneficiaries
-from flagged
+    end as numeric(14, 2)) as counted_beneficiaries
+from located

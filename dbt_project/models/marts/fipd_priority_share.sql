@@ -62,27 +62,26 @@ all_rows as (
 )
 
 select
-    code_departement,
-    nom_departement,
+    cast(code_departement as varchar) as code_departement,
+    cast(nom_departement as varchar) as nom_departement,
     cast(annee as integer) as annee,
     cast(nb_actions_scope as integer) as nb_actions_scope,
     cast(montant_scope as numeric(16, 2)) as montant_scope,
     cast(montant_located as numeric(16, 2)) as montant_located,
     cast(montant_beneficiaries as numeric(16, 2)) as montant_beneficiaries,
-    case
+    cast(case
         when montant_scope > 0 then cast(montant_located as double precision) / cast(montant_scope as double precision)
-    end as share_located,
-    case
+    end as double precision) as share_located,
+    cast(case
         when montant_scope > 0 then cast(montant_beneficiaries as double precision) / cast(montant_scope as double precision)
-    end as share_beneficiaries,
+    end as double precision) as share_beneficiaries,
     cast({{ target }} as double precision) as target,
-    case
-        when montant_scope > 0
-            then cast(greatest(0, {{ target }} * montant_scope - montant_located) as numeric(16, 2))
-    end as gap_eur,
-    case
+    cast(case
+        when montant_scope > 0 then greatest(0, {{ target }} * montant_scope - montant_located)
+    end as numeric(16, 2)) as gap_eur,
+    cast(case
         when montant_scope = 0 then 'no_data'
         when montant_located < {{ target }} * montant_scope then 'below_target'
         else 'ok'
-    end as status
+    end as varchar) as status
 from all_rows

@@ -33,26 +33,26 @@ latest as (
 )
 
 select
-    cur.code_departement,
-    cur.force,
-    cur.mois,
-    cur.indicateur,
-    cur.valeur,
-    prev.valeur as valeur_annee_precedente,
-    case
+    cast(cur.code_departement as varchar) as code_departement,
+    cast(cur.force as varchar) as force,
+    cast(cur.mois as date) as mois,
+    cast(cur.indicateur as varchar) as indicateur,
+    cast(cur.valeur as double precision) as valeur,
+    cast(prev.valeur as double precision) as valeur_annee_precedente,
+    cast(case
         when prev.valeur > 0 and cur.valeur is not null
             then (cur.valeur - prev.valeur) / prev.valeur
-    end as evolution,
+    end as double precision) as evolution,
     {%- set known_list = "('" ~ (known_indicators | join("', '")) ~ "')" %}
-    cur.indicateur in {{ known_list }} as indicateur_connu,
-    cur.publie_le,
-    cur.nb_publications,
-    cur.source,
-    cur.request_url,
-    cur.page,
-    cur.source_file_sha256,
-    cur.source_file_name,
-    cur.source_row
+    cast(cur.indicateur in {{ known_list }} as boolean) as indicateur_connu,
+    cast(cur.publie_le as timestamp with time zone) as publie_le,
+    cast(cur.nb_publications as integer) as nb_publications,
+    cast(cur.source as varchar) as source,
+    cast(cur.request_url as varchar) as request_url,
+    cast(cur.page as integer) as page,
+    cast(cur.source_file_sha256 as varchar) as source_file_sha256,
+    cast(cur.source_file_name as varchar) as source_file_name,
+    cast(cur.source_row as integer) as source_row
 from latest as cur
 left join latest as prev
     on
