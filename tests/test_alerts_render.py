@@ -151,7 +151,7 @@ def test_headers(messages):
     assert email.utils.parsedate_to_datetime(message["Date"]) == AT
     assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith(">")
     assert message["Subject"] == (
-        f"[Vigie] FIPD — Seine-Saint-Denis (93) : part prioritaire 68,4{NNBSP}% en 2026 "
+        f"[Vigie] Seine-Saint-Denis (93) : part prioritaire FIPD 68,4{NNBSP}% en 2026 "
         f"(cible 75{NNBSP}%) — semaine du 23/11/2026"
     )
 
@@ -244,7 +244,9 @@ def test_ok_departement_gets_a_reassuring_message(messages):
 def test_no_data_is_never_reported_as_passing(messages):
     p = parts(messages["sud@pilotes.example"])
     # 2A has no row at all in the mart, 48 has no_data rows: both are "pas de données".
-    assert p["subject"].startswith("[Vigie] FIPD — Corse-du-Sud (2A), Lozère (48) : 2 sans")
+    assert p["subject"].startswith(
+        "[Vigie] Corse-du-Sud (2A), Lozère (48) : 2 sans données FIPD — semaine"
+    )
     assert "Vigie ne dispose d'aucune donnée pour 2026 (année en cours)" in p["text"]
     assert "cible atteinte" not in p["text"].split("Comment lire")[0]
     assert "atteinte" not in p["subject"]
@@ -259,16 +261,16 @@ def test_mime_structure_parses_back(messages):
     assert parsed.get_content_type() == "multipart/mixed"
     alternative, attachment = parsed.get_payload()
     assert alternative.get_content_type() == "multipart/alternative"
-    assert [p.get_content_type() for p in alternative.get_payload()] == [
-        "text/plain",
-        "text/html",
-    ]
+    plain, related = alternative.get_payload()
+    assert plain.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"  # the HTML and its chart
+    assert [p.get_content_type() for p in related.get_payload()] == ["text/html", "image/png"]
     assert attachment.get_content_type() == "text/csv"
     assert attachment.get_content_disposition() == "attachment"
-    assert attachment.get_filename() == "vigie-fipd-2026-11-23-93.csv"
+    assert attachment.get_filename() == "vigie-alertes-2026-11-23-93.csv"
     data = attachment.get_payload(decode=True)
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
-    assert data.decode("utf-8-sig").splitlines()[0].startswith("code_departement;")
+    assert data.decode("utf-8-sig").splitlines()[0].startswith("controle;code_departement;")
 
 
 def test_csv_neutralises_formulas_and_html_escapes(pilots):

@@ -84,15 +84,39 @@ def evaluate_checks(day: date, settings: Settings | None = None) -> dict:
 
 
 def weekly_emails(day: date, settings: Settings | None = None) -> list:
-    """Render the week's pilot e-mails (current year to date and last closed year)."""
+    """Render the week's pilot e-mails (current year to date and last closed year).
+
+    From the FIPD share mart and the week's ``marts.weekly_alerts`` rows (every check), with
+    the week before's rows to tell what is new and what is resolved. No alerts table yet (the
+    checks never ran) means e-mails about the FIPD share only, not a failure.
+    """
     from vigie.alerts.pilots import read_pilots
     from vigie.alerts.render import build_weekly_emails
+    from vigie.warehouse import Warehouse
 
     settings = settings or get_settings()
+    week = week_start_of(day)
     rows = priority_share_rows([day.year, day.year - 1], settings)
+    alerts: dict[date, list[dict]] = {week: [], week - timedelta(days=7): []}
+    with Warehouse(settings).transaction() as tx:
+        exists = tx.fetchall(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'marts' AND table_name = 'weekly_alerts'"
+        )[0][0]
+        if exists:
+            frame = tx.fetch_frame(
+                "SELECT week_start, check_name, territory_kind, territory_code, period, "
+                "code_departement, status, message, figures, lineage FROM marts.weekly_alerts "
+                "WHERE week_start IN (?, ?) ORDER BY check_name, territory_code, period",
+                list(alerts),
+            )
+            for record in frame.astype(object).where(frame.notna(), None).to_dict("records"):
+                start = record["week_start"]  # a Timestamp from DuckDB, a date from PostgreSQL
+                alerts[start.date() if hasattr(start, "date") else start].append(record)
     return build_weekly_emails(
-        week_start_of(day), rows, read_pilots(settings.pilots_file), settings.mail_from
-    )
+        week, rows, read_pilots(settings.pilots_file), settings.mail_from,
+        alert_rows=alerts[week], previous_alert_rows=alerts[week - timedelta(days=7)],
+    )  # fmt: skip
 
 
 def send_weekly_emails(

@@ -168,9 +168,10 @@ def deliver(
 
         report = DeliveryReport(week_start, "outbox")
         report.outbox_paths = write_outbox(messages, settings.outbox_dir)
-        for message in messages:
-            _log_attempt(warehouse, message, week_start, "outbox", "written", error=None,
-                         forced=force, run_id=run_id)  # fmt: skip
+        with warehouse.session():  # one connection for the whole log
+            for message in messages:
+                _log_attempt(warehouse, message, week_start, "outbox", "written", error=None,
+                             forced=force, run_id=run_id)  # fmt: skip
         log.info("no %r connection: %d e-mail(s) written to %s", conn_id, len(messages),
                  settings.outbox_dir)  # fmt: skip
         return report
@@ -187,7 +188,8 @@ def deliver(
             pending.append(message)
     if pending:
         try:
-            with SmtpHook(smtp_conn_id=conn_id) as hook:
+            # One warehouse connection for the whole send log (each attempt still commits).
+            with SmtpHook(smtp_conn_id=conn_id) as hook, warehouse.session():
                 client = hook.get_conn()._smtp_client  # the provider's own test_connection does so
                 for message in pending:
                     _send_one(client, message, week_start, warehouse, report, force, run_id)

@@ -1,0 +1,348 @@
+"""The chart of the weekly e-mails: FIPD priority share per département against the target.
+
+Two charts, both from the figures the e-mail already shows:
+
+- national digest: every département, lowest share first (the current year to date as bars,
+  the last closed year as a marker), the target and France as lines, bars below the target in
+  red;
+- a département's e-mail: only its own département(s), the two years as bars, the target as a
+  line and France (a national aggregate, not another département) as a marker. The chart is
+  built from a :class:`ChartData` made of the recipient's own figures only, so it cannot show
+  another département.
+
+Why the data also goes into the PNG (its ``Description`` text chunk, as JSON): a pilot's IT
+team, or a test, can check what a picture says without reading pixels.
+
+Deterministic on purpose: same data, same bytes (fixed size and dpi, matplotlib's default style
+whatever the local ``matplotlibrc``, no ``Software`` or date chunk), because the bytes go into
+the message checksum that tells the send log whether an e-mail changed. matplotlib is imported
+lazily (it costs seconds) and only the Agg canvas is used, never pyplot's global state.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vigie.alerts.render import Territory
+
+DPI = 100
+WIDTH_IN = 7.2
+BELOW, ABOVE, NONE = "#ce0500", "#000091", "#929292"  # DSFR red, blue, grey
+MARKER = "#1e1e1e"
+NBSP = "\u00a0"
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar: a territory's located share for one year (``share`` None: no data)."""
+
+    code: str
+    label: str
+    annee: int
+    share: float | None
+    below: bool
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A point drawn on a bar's row: the closed year (national chart) or France (département)."""
+
+    code: str
+    label: str
+    annee: int
+    share: float | None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """Everything the chart shows, and nothing else."""
+
+    kind: str  # "national" or "departement"
+    title: str
+    target: float
+    bars: tuple[Bar, ...]
+    markers: tuple[Marker, ...]  # same length and order as bars (share None: no marker)
+    marker_label: str
+    reference: tuple[str, float] | None = None  # ("France 2026", share): a vertical line
+
+    def to_json(self) -> str:
+        """ASCII JSON (PNG text chunks are Latin-1): what the chart says, for machines."""
+        return json.dumps(asdict(self), ensure_ascii=True, sort_keys=True)
+
+    @property
+    def codes(self) -> set[str]:
+        return {b.code for b in self.bars} | {m.code for m in self.markers}
+
+
+def percent(fraction: float | None) -> str:
+    """Rounded down like the e-mail text (a share below 75 % never reads 75,0 %)."""
+    if fraction is None:
+        return "n.d."
+    value = (Decimal(str(fraction)) * 100).quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
+    return f"{value:.1f}".replace(".", ",") + NBSP + "%"
+
+
+def national_chart_data(
+    national: Territory, departements: Iterable[Territory], target: float
+) -> ChartData:
+    """Every département's current-year share, lowest first; no data last, in official order."""
+    current = national.years[0]
+    rows = []
+    for index, territory in enumerate(departements):
+        year, closed = territory.years[0], territory.years[1]
+        share = None if year.no_data else year.share_located
+        rows.append((share is None, share or 0.0, index, territory, year, closed))
+    rows.sort(key=lambda r: r[:3])
+    bars = tuple(
+        Bar(t.code, f"{t.code} {t.nom}", y.annee, None if y.no_data else y.share_located, y.below)
+        for _, _, _, t, y, _ in rows
+    )
+    markers = tuple(
+        Marker(t.code, f"{t.code} {t.nom}", c.annee, None if c.no_data else c.share_located)
+        for _, _, _, t, _, c in rows
+    )
+    reference = None if current.no_data else (f"France {current.annee}", current.share_located)
+    return ChartData(
+        kind="national",
+        title=(
+            f"Part prioritaire FIPD (mesure « localisée ») par département, {current.annee} "
+            f"({current.period})"
+        ),
+        target=target,
+        bars=bars,
+        markers=markers,
+        marker_label=f"{current.annee - 1} (exercice clos)",
+        reference=reference,
+    )
+
+
+def departement_chart_data(
+    territories: Sequence[Territory], national: Territory, target: float
+) -> ChartData:
+    """The recipient's own départements, each year as a bar, France as a marker."""
+    france = {y.annee: (None if y.no_data else y.share_located) for y in national.years}
+    bars, markers = [], []
+    for territory in territories:
+        for year in territory.years:
+            label = f"{year.annee} ({year.period})"
+            if len(territories) > 1:
+                label = f"{territory.code} — {label}"
+            share = None if year.no_data else year.share_located
+            bars.append(Bar(territory.code, label, year.annee, share, year.below))
+            markers.append(Marker("FR", "France", year.annee, france.get(year.annee)))
+    names = ", ".join(t.label for t in territories)
+    return ChartData(
+        kind="departement",
+        title=f"Part prioritaire FIPD (mesure « localisée ») — {names}",
+        target=target,
+        bars=tuple(bars),
+        markers=tuple(markers),
+        marker_label="France",
+    )
+
+
+def alt_text(data: ChartData) -> str:
+    """What the picture says, for a client that does not show images."""
+    target = percent(data.target).replace(",0" + NBSP, NBSP)
+    if data.kind == "national":
+        below = sum(1 for b in data.bars if b.share is not None and b.below)
+        return (
+            f"Graphique : {data.title}, comparée à la cible de {target} ; {below} "
+            f"{'département' if below <= 1 else 'départements'} sous la cible (en rouge). "
+            "Les chiffres figurent dans le tableau et le fichier joint."
+        )
+    parts = [f"{b.label} : {percent(b.share)}" for b in data.bars]
+    return f"Graphique : {data.title} — " + " ; ".join(parts) + f" ; cible {target}."
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """What a chart looks like apart from its figures: size, rows, their labels, the key.
+
+    Every département's e-mail has the same frame (two rows, the same year labels, the same
+    target and key), so it is drawn once and only the figures are drawn on top of it.
+    """
+
+    national: bool
+    labels: tuple[str, ...]
+    target: float
+    marker_label: str
+    reference: tuple[str, float] | None
+
+    @property
+    def rows(self) -> int:
+        return max(len(self.labels), 1)
+
+    @property
+    def row_px(self) -> int:
+        return 15 if self.national else 42
+
+    @property
+    def height_px(self) -> int:
+        return 62 + 45 + self.row_px * self.rows + 18
+
+    @property
+    def width_px(self) -> int:
+        return int(WIDTH_IN * DPI)
+
+    @property
+    def label_size(self) -> float:
+        return 6.5 if self.national else 8
+
+    def figure(self):
+        """A blank figure of this frame's size, with its Agg canvas."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=(WIDTH_IN, self.height_px / DPI), dpi=DPI)
+        return figure, FigureCanvasAgg(figure)
+
+    def plot(self):
+        """x: share 0..1 across the plot; y: row index downwards, row 0 at the top (pixels)."""
+        from matplotlib.transforms import Affine2D
+
+        x0, x1 = (190 if self.national else 200), self.width_px - 50
+        y_top = self.height_px - 62
+        return Affine2D().scale(x1 - x0, -self.row_px).translate(x0, y_top - self.row_px / 2)
+
+
+_RC = {"font.family": "DejaVu Sans", "font.size": 8, "axes.unicode_minus": False}
+
+
+def _style():
+    """matplotlib's default style whatever the local matplotlibrc: same data, same pixels."""
+    import matplotlib
+    import matplotlib.style
+
+    stack = ExitStack()
+    stack.enter_context(matplotlib.style.context("default"))
+    stack.enter_context(matplotlib.rc_context(_RC))
+    return stack
+
+
+@lru_cache(maxsize=16)
+def _frame_pixels(frame: _Frame):
+    """The frame drawn once (grid, scale, row labels, target label, key), as RGBA pixels."""
+    import numpy as np
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+    from matplotlib.transforms import Affine2D
+
+    with _style():
+        figure, canvas = frame.figure()
+        plot, pixels = frame.plot(), Affine2D()
+        span = (-0.5, frame.rows - 0.5)
+        for tick in (0.0, 0.25, 0.5, 1.0):
+            figure.add_artist(Line2D([tick, tick], span, transform=plot, color="#dddddd",
+                                     linewidth=0.6))  # fmt: skip
+            figure.text(tick, -0.5, percent(tick).replace(",0", ""), transform=plot,
+                        ha="center", va="bottom", fontsize=6.5, color="#555555")  # fmt: skip
+        figure.text(frame.target, -0.5, "cible " + percent(frame.target).replace(",0", ""),
+                    transform=plot, ha="center", va="bottom", fontsize=7,
+                    fontweight="bold")  # fmt: skip
+        for row, label in enumerate(frame.labels):
+            figure.text(-0.01, row, label, transform=plot, ha="right", va="center",
+                        fontsize=frame.label_size)  # fmt: skip
+        # The key, left to right at the bottom.
+        renderer = canvas.get_renderer()
+        x, y = 14.0, 16.0
+        keys = [("patch", BELOW, "sous la cible"), ("patch", ABOVE, "cible atteinte"),
+                ("dash", MARKER, "cible"), ("diamond", MARKER, frame.marker_label)]  # fmt: skip
+        if frame.reference is not None:
+            name, share = frame.reference
+            keys.append(("dot", "#6a6a6a", f"{name} : {percent(share)}"))
+        for kind, colour, label in keys:
+            if kind == "patch":
+                figure.add_artist(Rectangle((x, y - 4), 14, 8, transform=pixels, color=colour))
+            elif kind == "diamond":
+                figure.add_artist(Line2D([x + 7], [y], transform=pixels, marker="D",
+                                         markersize=4, color=colour, linestyle="none"))  # fmt: skip
+            else:
+                figure.add_artist(Line2D([x, x + 14], [y, y], transform=pixels, color=colour,
+                                         linewidth=1.1,
+                                         linestyle="--" if kind == "dash" else ":"))  # fmt: skip
+            key = figure.text(x + 19, y, label, transform=pixels, ha="left", va="center",
+                              fontsize=7)  # fmt: skip
+            x += 19 + key.get_window_extent(renderer).width + 16
+        canvas.draw()
+        pixels_rgba = np.array(canvas.buffer_rgba(), copy=True)
+    pixels_rgba.setflags(write=False)
+    return pixels_rgba
+
+
+def render_png(data: ChartData) -> bytes:
+    """Draw ``data`` to PNG bytes (deterministic).
+
+    Figure-level artists on a hand-made transform, without Axes, ticks or a Legend (they cost
+    most of the time), over the frame drawn once (:class:`_Frame`): the weekly run draws a
+    chart per département, and only the figures differ between them.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+    from matplotlib.transforms import Affine2D
+
+    frame = _Frame(
+        national=data.kind == "national",
+        labels=tuple(b.label for b in data.bars),
+        target=data.target,
+        marker_label=data.marker_label,
+        reference=data.reference,
+    )
+    background = _frame_pixels(frame)
+    with _style():
+        figure, canvas = frame.figure()
+        figure.figimage(background, xo=0, yo=0, origin="upper", zorder=0)
+        plot = frame.plot()
+        span = (-0.5, frame.rows - 0.5)
+        height = 0.72 if frame.national else 0.6
+        size = frame.label_size
+        for row, bar in enumerate(data.bars):
+            if bar.share is None:
+                figure.text(0.005, row, "pas de données", transform=plot, ha="left",
+                            va="center", fontsize=size, color="#555555",
+                            style="italic")  # fmt: skip
+                continue
+            end = min(bar.share, 1.0)
+            figure.add_artist(Rectangle((0, row - height / 2), end, height, transform=plot,
+                                        color=BELOW if bar.below else ABOVE, zorder=2))  # fmt: skip
+            inside = end >= 0.2  # the value at the bar's end, inside it: clear of markers
+            figure.text(end - 0.008 if inside else end + 0.008, row, percent(bar.share),
+                        transform=plot, ha="right" if inside else "left", va="center",
+                        color="#ffffff" if inside else "#1e1e1e", fontsize=size - 0.5,
+                        zorder=4)  # fmt: skip
+        points = [(min(m.share, 1.0), row) for row, m in enumerate(data.markers)
+                  if m.share is not None]  # fmt: skip
+        if points:
+            figure.add_artist(Line2D([x for x, _ in points], [y for _, y in points],
+                                     transform=plot, marker="D", color=MARKER,
+                                     markersize=2.6 if frame.national else 5, linestyle="none",
+                                     zorder=3))  # fmt: skip
+        figure.add_artist(Line2D([data.target] * 2, span, transform=plot, color=MARKER,
+                                 linestyle="--", linewidth=1.1, zorder=3))  # fmt: skip
+        if data.reference is not None:
+            figure.add_artist(Line2D([data.reference[1]] * 2, span, transform=plot,
+                                     color="#6a6a6a", linestyle=":", linewidth=1.1,
+                                     zorder=3))  # fmt: skip
+        figure.text(14, frame.height_px - 12, data.title, transform=Affine2D(), ha="left",
+                    va="top", fontsize=9, fontweight="bold", color="#000091")  # fmt: skip
+        buffer = io.BytesIO()
+        canvas.print_png(
+            buffer, metadata={"Software": None, "Title": "Vigie", "Description": data.to_json()}
+        )
+    return buffer.getvalue()
+
+
+def chart_data_from_png(png: bytes) -> dict:
+    """The data a chart was drawn from, read back from its PNG (for checks and tests)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        return json.loads(image.text["Description"])
