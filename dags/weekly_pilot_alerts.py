@@ -1,7 +1,8 @@
 """
 ### Weekly pilot alerts
 
-Every Monday at 07:00 (Europe/Paris) evaluates the checks of `contracts/alerts.md` into
+Every Monday at 07:00 (Europe/Paris; `VIGIE_ALERTS_CRON` and `VIGIE_ALERTS_TIMEZONE` change it)
+evaluates the checks of `contracts/alerts.md` into
 `marts.weekly_alerts` (one row per week, check and territory, with figures and lineage), then
 reads the FIPD priority share mart for the current year to date and the last closed year and
 sends one e-mail per pilot: a national digest
@@ -20,11 +21,14 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 from vigie.assets import DEFAULT_ARGS, WAREHOUSE_POOL
+from vigie.settings import get_settings
+
+settings = get_settings()  # environment only: no I/O at parse time
 
 
 @dag(
     dag_id="weekly_pilot_alerts",
-    schedule=CronTriggerTimetable("0 7 * * 1", timezone="Europe/Paris"),
+    schedule=CronTriggerTimetable(settings.alerts_cron, timezone=settings.alerts_timezone),
     start_date=pendulum.datetime(2026, 1, 5, tz="Europe/Paris"),
     catchup=False,
     max_active_runs=1,

@@ -114,3 +114,18 @@ def test_dag_file_parses_fast_with_an_empty_variable_store(dag_file: Path, tmp_p
     assert measured["errors"] == {}
     assert measured["dags"], f"{dag_file.name} defines no DAG"
     assert measured["seconds"] < PARSE_BUDGET_S, measured
+
+
+def test_the_weekly_alerts_schedule_is_a_setting(tmp_path: Path) -> None:
+    code = (
+        "import airflow.sdk\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(PROJECT / 'dags' / 'weekly_pilot_alerts.py')!r})\n"
+        "t = bag.dags['weekly_pilot_alerts'].timetable\n"
+        "print(t.summary, t._timezone.name if hasattr(t._timezone, 'name') else t._timezone)\n"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "VIGIE_ALERTS_CRON": "30 6 * * 2",
+           "VIGIE_ALERTS_TIMEZONE": "America/Cayenne"}  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=120, check=True)  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "30 6 * * 2 America/Cayenne"

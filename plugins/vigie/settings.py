@@ -45,6 +45,8 @@ class Settings:
     suppression_threshold: int
     mail_from: str
     engineers_email: tuple[str, ...] = ()
+    alerts_cron: str = "0 7 * * 1"  # when the weekly checks and e-mails run (cron)
+    alerts_timezone: str = "Europe/Paris"
     gx_dir: Path | None = None  # Great Expectations results and Data Docs (see _gx_dir)
     gx_validate: bool = True
 
@@ -132,6 +134,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         suppression_threshold=int(env.get("VIGIE_SUPPRESSION_THRESHOLD", "11")),
         mail_from=env.get("VIGIE_MAIL_FROM", "vigie-noreply@example.gouv.fr"),
         engineers_email=_csv_tuple(env.get("VIGIE_ENGINEERS_EMAIL", "")),
+        alerts_cron=env.get("VIGIE_ALERTS_CRON", "0 7 * * 1"),
+        alerts_timezone=env.get("VIGIE_ALERTS_TIMEZONE", "Europe/Paris"),
         gx_dir=_gx_dir(env.get("VIGIE_GX_DIR"), landing, home),
         gx_validate=env.get("VIGIE_GX_VALIDATE", "true").strip().lower() not in _FALSE,
     )
