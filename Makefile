@@ -50,5 +50,16 @@ docs:  ## dbt docs of the warehouse on http://127.0.0.1:8081 (DOCS_PORT=...; Ctr
 	@echo "[vigie] serving dbt_project/target on http://127.0.0.1:$(or $(DOCS_PORT),8081)"
 	@$(RUN) python -m http.server --bind 127.0.0.1 --directory dbt_project/target $(or $(DOCS_PORT),8081)
 
+bench: install  ## the stage benchmarks, each against its baseline (minutes; not part of make test)
+	@echo "[vigie] prefecture ingestion vs DuckDB read_csv"
+	@$(RUN) python bench/bench_prefecture_ingest.py
+	@echo "[vigie] police-population API fetch+load vs download only (DuckDB, then PostgreSQL)"
+	@$(RUN) python bench/bench_police_api.py
+	@$(RUN) python bench/bench_police_api.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+	@echo "[vigie] association reports, time per file"
+	@$(RUN) python bench/bench_associations.py
+	@echo "[vigie] weekly e-mails: render and send to a local SMTP server"
+	@$(RUN) python bench/bench_alerts.py
+
 clean:  ## remove generated data (warehouse, landing, outbox) but keep Airflow's history
 	rm -rf data dbt_project/target dbt_project/logs

@@ -9,7 +9,10 @@ wrote them, minus the encoding/dialect/XLSX mess). Then times:
 
 - the baseline: DuckDB's ``read_csv`` over the clean files, materialised;
 - ``flows.ingest_prefectures`` over the messy sample into a fresh DuckDB warehouse (reading,
-  validation, rejects, audit, archive moves: the whole task).
+  validation, rejects, audit, archive moves: the whole task), twice on copies of the same
+  landing zone: without Great Expectations (``VIGIE_GX_VALIDATE=false``), then with it (the
+  suite once per batch, its results and Data Docs written). ``import great_expectations``
+  (7-9 s, once per task process) is timed apart: it does not grow with the data.
 
 A benchmark, not a test: it prints numbers and asserts nothing.
 """
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -76,17 +81,34 @@ def main(argv: list[str] | None = None) -> int:
         ).fetchall()
         baseline = time.perf_counter() - started
 
-        settings = load_settings(
-            {
-                "VIGIE_LANDING_URL": str(root / "landing"),
-                "VIGIE_WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
-                "VIGIE_OUTBOX_DIR": str(root / "outbox"),
-            }
-        )
-        flows.refresh_reference(settings)
+        shutil.copytree(root / "landing", root / "gx_run" / "landing")
+
+        def ingest(base: Path, gx: bool) -> tuple[list[dict], float]:
+            settings = load_settings(
+                {
+                    "VIGIE_LANDING_URL": str(base / "landing"),
+                    "VIGIE_WAREHOUSE_URL": f"duckdb:///{base / 'warehouse.duckdb'}",
+                    "VIGIE_OUTBOX_DIR": str(base / "outbox"),
+                    "VIGIE_GX_VALIDATE": str(gx).lower(),
+                }
+            )
+            flows.refresh_reference(settings)
+            started = time.perf_counter()
+            found = flows.ingest_prefectures("bench", settings)
+            return found, time.perf_counter() - started
+
+        reports, ingest_plain = ingest(root, gx=False)
+        peak_plain_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB
         started = time.perf_counter()
-        reports = flows.ingest_prefectures("bench", settings)
-        ingest = time.perf_counter() - started
+        from vigie.expectations import import_gx
+
+        import_gx()
+        gx_import = time.perf_counter() - started
+        suite_runs = _GxLines()
+        logging.getLogger("vigie.expectations").addHandler(suite_runs)
+        logging.getLogger("vigie.expectations").setLevel(logging.INFO)
+        gx_reports, ingest_gx = ingest(root / "gx_run", gx=True)
+        assert [r["status"] for r in gx_reports] == [r["status"] for r in reports]
 
     rows_read = sum(r["rows_read"] for r in reports)
     rows_loaded = sum(r["rows_loaded"] for r in reports)
@@ -96,12 +118,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"                     {clean_rows} in the clean copies, {len(baseline_rows)} by DuckDB")
     print(f"preparation          {prepared:.2f} s (sample + clean copies, not timed below)")
     print(f"baseline read_csv    {baseline:.3f} s")
-    print(f"ingest_prefectures   {ingest:.3f} s")
-    print(f"ratio                {ingest / baseline:.1f}x (ingest / baseline)")
-    print(f"throughput           {rows_read / ingest:,.0f} rows/s ingest, "
+    print(f"ingest, no GX        {ingest_plain:.3f} s")
+    print(f"ingest, GX per batch {ingest_gx:.3f} s ({len(suite_runs.lines)} suite run(s))")
+    for line in suite_runs.lines:
+        print(f"    {line}")
+    print(f"GX overhead          {ingest_gx - ingest_plain:+.3f} s "
+          f"(+ import great_expectations {gx_import:.1f} s once per task process)")  # fmt: skip
+    print(f"ratio                {ingest_gx / baseline:.1f}x (ingest with GX / baseline); "
+          f"{ingest_plain / baseline:.1f}x without GX; "
+          f"{(ingest_gx + gx_import) / baseline:.1f}x counting the GX import")  # fmt: skip
+    print(f"throughput           {rows_read / ingest_gx:,.0f} rows/s ingest with GX, "
           f"{len(baseline_rows) / baseline:,.0f} rows/s baseline")  # fmt: skip
-    print(f"peak RSS             {peak_mb:.0f} MB")
+    print(f"peak RSS             {peak_plain_mb:.0f} MB without GX, {peak_mb:.0f} MB with GX")
     return 0
+
+
+class _GxLines(logging.Handler):
+    """Keeps the suite runs' summary lines (``GX ... in 0.42 s``) to print them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("GX "):
+            self.lines.append(record.getMessage())
 
 
 if __name__ == "__main__":

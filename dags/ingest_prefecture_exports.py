@@ -7,6 +7,13 @@ loads it in one transaction with its lineage (file SHA-256, name, row). Refused 
 `audit.load_rejects`; refused files to `quarantine/` with a `.reason.json`; processed files
 to `archive/`. Every file's fate is in `audit.file_loads`.
 
+The task logs one line per file (rows read, loaded, rejected and why) and the counts per
+reason; the report is kept in `audit.load_reject_counts` (rows rejected per file, column and
+reason, quarantined files included) and read as one line per file in the view
+`audit.load_reports`. Each batch of files is also validated once, as a whole, by the Great
+Expectations suites in `include/expectations/`; results and Data Docs go to `VIGIE_GX_DIR`
+(the log gives the path of `data_docs/index.html`).
+
 Produces the `vigie_raw_prefectures` asset that schedules the warehouse build.
 """
 
@@ -43,7 +50,10 @@ def ingest_prefecture_exports() -> None:
         from vigie import flows
 
         reports = flows.ingest_prefectures(run_id=get_current_context()["run_id"])
-        return dict(Counter(report["status"] for report in reports))
+        counts = Counter(report["status"] for report in reports)
+        for report in reports:
+            counts.update({f"rejected:{k}": n for k, n in report["rejects_by_reason"].items()})
+        return dict(counts)
 
     refresh_reference() >> load_landed_files()
 

@@ -30,6 +30,14 @@ SYNONYMS = {
     "code_commune": "code_commune", "codes_qpv": "quartiers", "zsp": "code_zsp",
     "part_qpv": "part_beneficiaires_qpv",
 }  # fmt: skip
+ACCENTED = {
+    "code_departement": "Code Dép.", "annee": "Année budgétaire", "numero_dossier": "Numéro",
+    "porteur": "Bénéficiaire", "intitule_action": "Libellé", "programme": "Programme FIPD",
+    "nature": "Type d'action", "montant_demande": "Montant sollicité",
+    "montant_attribue": "MONTANT ACCORDÉ", "date_attribution": "Date de la décision",
+    "code_commune": "Code INSEE", "codes_qpv": "Quartiers prioritaires",
+    "zsp": "Zone de sécurité prioritaire", "part_qpv": "Part des bénéficiaires QPV",
+}  # fmt: skip
 PROGRAMME_LABELS = {"D": "Prévention de la délinquance", "R": "Radicalisation", "S": "Sécurisation"}
 NATURE_LABELS = {
     "prevention_jeunes": "Prévention jeunes", "videoprotection": "Vidéo-protection",
@@ -83,7 +91,7 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: 
 
 
 def write_variant(path: Path, rows: list[dict], variant: str) -> Path:
-    """One of: clean, french_cp1252, synonyms_bom_comma, tab_latin1, xlsx_title."""
+    """One of :data:`VARIANTS` (the shapes the contract tolerates)."""
     if variant == "clean":
         data = [[str(_plain_row(r)[c] or "") for c in CANONICAL] for r in rows]
         return _write_csv(path, CANONICAL, data, ";", "utf-8")
@@ -125,7 +133,51 @@ def write_variant(path: Path, rows: list[dict], variant: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         book.save(path)
         return path
+    if variant == "accents_sloppy_codes":  # UTF-8, accented synonyms, codes as Excel leaves them
+        data = []
+        for r in rows:
+            french = _french_row(r)
+            french["code_departement"] = r["code_departement"].lstrip("0").lower()  # 1, 2a
+            french["code_commune"] = r["code_commune"].lstrip("0").lower()  # 1053, 2a004
+            french["codes_qpv"] = " ; ".join(c.lower() for c in r["codes_qpv"])
+            french["montant_attribue"] = french_money(r["montant_attribue"], NNBSP)
+            data.append([str(french[c] or "") for c in CANONICAL])
+        return _write_csv(path, [ACCENTED[c] for c in CANONICAL], data, ";", "utf-8")
+    if variant == "xlsx_serials":  # numbers as numbers: dates as serials, codes lose zeros
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet["A1"] = "Préfecture — programmation FIPD"
+        sheet.merge_cells("A1:N1")
+        sheet["A2"] = "Extraction"
+        sheet.merge_cells("A2:C2")
+        sheet.append([ACCENTED[c] for c in CANONICAL])
+        for r in rows:
+            plain = _plain_row(r)
+            day: date | None = r["date_attribution"]
+            values = {
+                **plain, "annee": int(r["annee"]),
+                "code_departement": _number_or_text(r["code_departement"]),
+                "code_commune": _number_or_text(r["code_commune"]),
+                "montant_attribue": float(r["montant_attribue"]),
+                "montant_demande": r["montant_demande"] or None,
+                "date_attribution": (day - date(1899, 12, 30)).days if day else None,
+                "part_qpv": r["part_qpv"],
+            }  # fmt: skip
+            sheet.append([values[c] for c in CANONICAL])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        book.save(path)
+        return path
     raise ValueError(variant)
 
 
-VARIANTS = ("clean", "french_cp1252", "synonyms_bom_comma", "tab_latin1", "xlsx_title")
+def _number_or_text(code: str) -> int | str | None:
+    """What a spreadsheet makes of a code typed in a General cell: ``01053`` -> ``1053``."""
+    return int(code) if code.isdigit() else (code or None)
+
+
+VARIANTS = (
+    "clean", "french_cp1252", "synonyms_bom_comma", "tab_latin1", "xlsx_title",
+    "accents_sloppy_codes", "xlsx_serials",
+)  # fmt: skip

@@ -23,9 +23,14 @@ from tests.prefecture_files import write_variant
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path):
+    # Great Expectations has its own tests (tests/test_expectations.py): off here, for speed.
     if request.param == "postgres":
-        return make_settings(tmp_path, VIGIE_WAREHOUSE_URL=request.getfixturevalue("pg_url"))
-    return make_settings(tmp_path)
+        return make_settings(
+            tmp_path,
+            VIGIE_WAREHOUSE_URL=request.getfixturevalue("pg_url"),
+            VIGIE_GX_VALIDATE="false",
+        )
+    return make_settings(tmp_path, VIGIE_GX_VALIDATE="false")
 
 
 def _query(settings, sql: str) -> pd.DataFrame:

@@ -24,9 +24,14 @@ RAW_COLUMNS = [
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path):
+    # Great Expectations has its own tests (tests/test_expectations.py): off here, for speed.
     if request.param == "postgres":
-        return make_settings(tmp_path, VIGIE_WAREHOUSE_URL=request.getfixturevalue("pg_url"))
-    return make_settings(tmp_path)
+        return make_settings(
+            tmp_path,
+            VIGIE_WAREHOUSE_URL=request.getfixturevalue("pg_url"),
+            VIGIE_GX_VALIDATE="false",
+        )
+    return make_settings(tmp_path, VIGIE_GX_VALIDATE="false")
 
 
 def _query(settings, sql: str) -> pd.DataFrame:
@@ -133,6 +138,15 @@ def test_invalid_rows_are_rejected_with_row_column_and_reason(settings, rows_93)
     assert got[2] == (8, "codes_qpv", "qpv_other_departement")
     assert set(rejects.source_file_name) == {"with_errors.csv"}
     assert rejects.value.iloc[0] == "93999"
+    # The load report an analyst queries: one line per file, counts per column and reason.
+    line = _query(settings, "SELECT * FROM audit.load_reports").iloc[0]
+    assert (line.source_file_name, line.status, line.rows_read, line.rows_loaded) == (
+        "with_errors.csv", "loaded_with_rejects", 20, 17,
+    )  # fmt: skip
+    assert line.rejects_by_reason == (
+        "code_commune:unknown_commune=1, codes_qpv:qpv_other_departement=1, "
+        "montant_attribue:attribue_exceeds_demande=1"
+    )
 
 
 def test_file_mostly_invalid_is_quarantined_with_a_reason_beside_it(settings, rows_93) -> None:
@@ -145,6 +159,11 @@ def test_file_mostly_invalid_is_quarantined_with_a_reason_beside_it(settings, ro
     note = json.loads(Path(report["moved_to"] + ".reason.json").read_text())
     assert note["reason"] == "too_many_invalid_rows" and note["file"] == "negatifs.csv"
     assert _query(settings, "SELECT count(*) AS n FROM raw.prefecture_fipd_actions")["n"][0] == 0
+    # Its report still says why, in counts (its values are stored nowhere).
+    counts = _query(
+        settings, "SELECT column_name, reason, rows_rejected FROM audit.load_reject_counts"
+    )
+    assert counts.values.tolist() == [["montant_attribue", "negative_amount", 4]]
 
 
 def test_personal_data_column_quarantines_and_stores_nothing(settings, rows_93) -> None:

@@ -26,7 +26,12 @@ def refresh_reference(settings: Settings | None = None) -> dict[str, int]:
 
 
 def ingest_prefectures(run_id: str | None = None, settings: Settings | None = None) -> list[dict]:
-    """Collect, validate and load every prefecture export waiting in the landing zone."""
+    """Collect, validate and load every prefecture export waiting in the landing zone.
+
+    Each batch is also validated as a whole by the committed Great Expectations suites
+    (``include/expectations/``) unless ``VIGIE_GX_VALIDATE=false``; results and Data Docs
+    go to ``settings.gx_dir``.
+    """
     from vigie.loading import ingest_landed
     from vigie.reference import load_reference
     from vigie.sources import prefectures
@@ -35,10 +40,35 @@ def ingest_prefectures(run_id: str | None = None, settings: Settings | None = No
 
     settings = settings or get_settings()
     ctx = Context(load_reference(settings.reference_dir), settings.qpv_2024_from_year)
+    validator = None
+    if settings.gx_validate:
+        from vigie.expectations import BatchValidator
+
+        gx_dir = settings.gx_dir or settings.home / "data" / "gx"
+        validator = BatchValidator(gx_dir, settings.include_dir, run_id)
     reports = ingest_landed(
-        Warehouse(settings), settings.landing_url, prefectures.KINDS, ctx, run_id
+        Warehouse(settings), settings.landing_url, prefectures.KINDS, ctx, run_id, validator
     )
+    log_load_summary("prefectures", reports)
+    if validator is not None and validator.runs:
+        log.info("Great Expectations Data Docs: %s", validator.docs_index)
     return [r.as_dict() for r in reports]
+
+
+def log_load_summary(source: str, reports: list) -> dict[str, dict[str, int]]:
+    """One line of counts per status and one per reject reason, after the per-file lines."""
+    from collections import Counter
+
+    statuses = Counter(r.status for r in reports)
+    reasons: Counter[str] = Counter()
+    for report in reports:
+        reasons.update(report.rejects_by_reason)
+    by_status = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+    log.info("%s: %d file(s): %s", source, len(reports), by_status or "nothing waiting")
+    if reasons:
+        by_reason = ", ".join(f"{r} {n}" for r, n in reasons.most_common())
+        log.info("%s: rejected rows by reason (quarantined files included): %s", source, by_reason)
+    return {"status": dict(statuses), "reasons": dict(reasons)}
 
 
 def build_warehouse(settings: Settings | None = None, select: str | None = None) -> None:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ import pandas as pd
 from vigie import landing
 from vigie.parsing.text import FileRejected, RawTable
 from vigie.reference import ReferenceData
-from vigie.validation import Context, Kind, Verdict, read_file, validate_batch
+from vigie.validation import Context, Kind, KindBatch, Verdict, check_batch, read_file
 from vigie.warehouse import Transaction, Warehouse
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,28 @@ SCHEMA_DDL = [
         source_file_sha256 VARCHAR NOT NULL, source_file_name VARCHAR NOT NULL,
         source_row INTEGER NOT NULL, column_name VARCHAR NOT NULL, value VARCHAR,
         reason VARCHAR NOT NULL, rejected_at TIMESTAMP WITH TIME ZONE NOT NULL)""",
+    # The per-file load report's counts: rows rejected per (column, reason), for every file
+    # validated, quarantined ones included (counts only: a quarantined file's values are
+    # stored nowhere). With audit.file_loads, this is the report the DAG logs.
+    """CREATE TABLE IF NOT EXISTS audit.load_reject_counts (
+        source_file_sha256 VARCHAR NOT NULL, source_file_name VARCHAR NOT NULL,
+        source VARCHAR NOT NULL, kind VARCHAR, column_name VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL, rows_rejected INTEGER NOT NULL,
+        counted_at TIMESTAMP WITH TIME ZONE NOT NULL, dag_run_id VARCHAR)""",
+    # One line per received file: what was read, loaded, rejected, and why (same SQL on
+    # DuckDB and PostgreSQL). A file's bytes are recorded once with counts (a re-delivery is
+    # a 'duplicate' record without any), so the join on the hash cannot double count.
+    """CREATE OR REPLACE VIEW audit.load_reports AS
+    SELECT f.source_file_sha256, f.source_file_name, f.source_file_path, f.source, f.kind,
+        f.status, f.reason, f.rows_read, f.rows_loaded, f.rows_rejected,
+        (SELECT string_agg(c.column_name || ':' || c.reason || '='
+                           || CAST(c.rows_rejected AS VARCHAR), ', '
+                           ORDER BY c.column_name, c.reason)
+         FROM audit.load_reject_counts c
+         WHERE c.source_file_sha256 = f.source_file_sha256 AND f.status <> 'duplicate'
+        ) AS rejects_by_reason,
+        f.received_at, f.dag_run_id
+    FROM audit.file_loads f""",
 ]
 
 RAW_TABLES = {
@@ -116,6 +139,22 @@ class FileReport:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def line(self) -> str:
+        """One readable log line: ``name: status (kind): 20 read, 17 loaded, 3 rejected (...)``."""
+        why = self.reason or ", ".join(f"{k} {n}" for k, n in self.rejects_by_reason.items())
+        return (
+            f"{self.file}: {self.status} ({self.kind or 'unknown kind'}): {self.rows_read} read, "
+            f"{self.rows_loaded} loaded, {self.rows_rejected} rejected"
+            + (f" ({why})" if why else "")
+        )
+
+
+class BatchExpectations(Protocol):
+    """What validates a batch's canonical rows as a whole (:class:`vigie.expectations.
+    BatchValidator`); the loader only needs this, and so never imports Great Expectations."""
+
+    def validate(self, batch: KindBatch, label: str, file_names: Sequence[str] = ()) -> object: ...
 
 
 LIVE_OR_SUPERSEDED = "('loaded', 'loaded_with_rejects', 'superseded')"
@@ -282,17 +321,28 @@ def _read(
     return items
 
 
-def _validate(items: list[_Item], ctx: Context, failures: list[str]) -> list[_Item]:
-    """Per kind and once for the batch: every parser and rule (see validate_batch)."""
+def _validate(
+    items: list[_Item], ctx: Context, failures: list[str],
+    batches: list[tuple[KindBatch, list[str]]] | None = None,
+) -> list[_Item]:  # fmt: skip
+    """Per kind and once for the batch: every parser and rule (see check_batch).
+
+    ``batches``, when given, receives each kind's rows of the batch (and its files' names),
+    for the suite that validates them as a whole.
+    """
     pending = [i for i in items if i.table is not None]
     try:
-        verdicts = validate_batch([(i.table, i.kind) for i in pending], ctx)
+        check = check_batch([(i.table, i.kind) for i in pending], ctx)
+        verdicts: list[Verdict | None] = list(check.verdicts)
+        if batches is not None:
+            for batch in check.kinds:
+                batches.append((batch, [pending[p].report.file for p in batch.files]))
     except Exception:  # a bug tripped by some file: find it, and go on with the others
         log.exception("batch validation failed: validating its files one by one")
         verdicts = []
         for item in pending:
             try:
-                verdicts.append(validate_batch([(item.table, item.kind)], ctx)[0])
+                verdicts.append(check_batch([(item.table, item.kind)], ctx).verdicts[0])
             except Exception:
                 log.exception("%s: not processed, left in the landing zone", item.report.file)
                 failures.append(item.report.file)
@@ -307,15 +357,15 @@ def _validate(items: list[_Item], ctx: Context, failures: list[str]) -> list[_It
         report.kind = verdict.kind.name
         report.rows_read = verdict.rows_read
         report.rows_rejected = verdict.rows_rejected
+        if report.rows_rejected:
+            counts = verdict.rejects["reason"].value_counts()
+            report.rejects_by_reason = {str(k): int(n) for k, n in counts.items()}
         if verdict.quarantine_reason:
             report.status = "quarantined"
             report.reason = f"{verdict.quarantine_reason}: {verdict.quarantine_detail}"
             continue
         report.rows_loaded = len(verdict.rows)
         report.status = "loaded_with_rejects" if report.rows_rejected else "loaded"
-        if report.rows_rejected:
-            counts = verdict.rejects["reason"].value_counts()
-            report.rejects_by_reason = {str(k): int(n) for k, n in counts.items()}
         item.sender, item.period = _sender_period(verdict)
     kept = []
     for item in items:
@@ -349,6 +399,9 @@ def _write(
     if with_rejects:
         rejects = _with_lineage([i.verdict.rejects for i in with_rejects], with_rejects, now)
         tx.insert_frame("audit.load_rejects", rejects.astype({"value": "string"}))
+    counted = [i for i in items if i.verdict is not None and len(i.verdict.rejects)]
+    if counted:
+        tx.insert_frame("audit.load_reject_counts", _reject_counts(counted, source, now, run_id))
     records = pd.DataFrame(
         {
             "source_file_sha256": [i.report.sha256 for i in items],
@@ -380,6 +433,27 @@ def _write(
     return superseded
 
 
+def _reject_counts(
+    items: list[_Item], source: str, now: datetime, run_id: str | None
+) -> pd.DataFrame:
+    """Rows rejected per (file, column, reason): the counts only, never a value."""
+    frames = []
+    for item in items:
+        counts = item.verdict.rejects.groupby(["column_name", "reason"], sort=True).size()
+        frame = counts.rename("rows_rejected").reset_index()
+        frame.insert(0, "source_file_sha256", item.report.sha256)
+        frame.insert(1, "source_file_name", item.file.name)
+        frame.insert(2, "source", source)
+        frame.insert(3, "kind", item.report.kind)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True).astype(
+        {"column_name": "string", "reason": "string", "rows_rejected": "int64"}
+    )
+    out["counted_at"] = now
+    out["dag_run_id"] = run_id
+    return out
+
+
 def _with_lineage(
     frames: list[pd.DataFrame], items: list[_Item], now: datetime, loaded_at: bool = False,
     run_id: str | None = None,
@@ -407,13 +481,29 @@ def _move(item: _Item, landing_url: str, source: str) -> str:
     return landing.archive(item.file, landing_url, source, report.sha256)
 
 
+def _expect(
+    expectations: BatchExpectations, batches: list[tuple[KindBatch, list[str]]], label: str
+) -> None:
+    """The suite of each kind, once on the batch's rows; its failure never stops the load."""
+    for batch, names in batches:
+        try:
+            expectations.validate(batch, label, names)
+        except Exception:
+            log.exception("Great Expectations could not validate %s (%s); the load goes on",
+                          label, batch.kind.name)  # fmt: skip
+
+
 def _ingest_batch(
     warehouse: Warehouse, files: list[landing.LandedFile], kinds: tuple[Kind, ...],
     ctx: Context, landing_url: str, run_id: str | None, failures: list[str],
+    expectations: BatchExpectations | None = None, label: str = "batch 1",
 ) -> list[FileReport]:  # fmt: skip
     """Read, validate and load a batch of files; see :func:`ingest_landed` for the guarantees."""
     source = kinds[0].source
-    items = _validate(_read(warehouse, files, kinds, failures), ctx, failures)
+    batches: list[tuple[KindBatch, list[str]]] = []
+    items = _validate(_read(warehouse, files, kinds, failures), ctx, failures, batches)
+    if expectations is not None:
+        _expect(expectations, batches, label)
     if not items:
         return []
     now = datetime.now(UTC)
@@ -451,13 +541,8 @@ def _ingest_batch(
             log.exception("%s: loaded but not moved, left in the landing zone", item.report.file)
             failures.append(item.report.file)
             continue
-        report = item.report
-        log.info(
-            "%s: %s (%s) read=%d loaded=%d rejected=%d %s",
-            report.file, report.status, report.kind, report.rows_read, report.rows_loaded,
-            report.rows_rejected, report.reason or report.rejects_by_reason or "",
-        )  # fmt: skip
-        reports.append(report)
+        log.info("%s", item.report.line())
+        reports.append(item.report)
     return reports
 
 
@@ -483,6 +568,7 @@ def ingest_landed(
     kinds: tuple[Kind, ...],
     ctx: Context,
     run_id: str | None = None,
+    expectations: BatchExpectations | None = None,
 ) -> list[FileReport]:
     """Every file waiting for one source, oldest first; one bad file never blocks the others.
 
@@ -510,13 +596,24 @@ def ingest_landed(
     - *supersession as before*: every (sender, period) group the batch touches is re-ranked
       in the same transaction, and each report says what a one-file-at-a-time run said
       (``superseded`` only when a newer file was already loaded before the batch).
+
+    ``expectations`` (a :class:`vigie.expectations.BatchValidator`), when given, validates
+    each batch's rows of each kind as a whole, once, before the invalid rows are dropped; it
+    reports and keeps results but decides nothing (the row verdicts do).
+
+    The per-file load report: one log line per file (:meth:`FileReport.line`), the record in
+    ``audit.file_loads``, the rows rejected per column and reason in
+    ``audit.load_reject_counts`` (quarantined files included), and one line per file in the
+    view ``audit.load_reports``.
     """
     ensure_schema(warehouse)
     reports: list[FileReport] = []
     failures: list[str] = []
     with warehouse.session():
-        for files in _batches(landing.list_files(landing_url, kinds[0].source)):
-            reports += _ingest_batch(warehouse, files, kinds, ctx, landing_url, run_id, failures)
+        batches = _batches(landing.list_files(landing_url, kinds[0].source))
+        for number, files in enumerate(batches, start=1):
+            reports += _ingest_batch(warehouse, files, kinds, ctx, landing_url, run_id, failures,
+                                     expectations, f"batch {number} of {len(batches)}")  # fmt: skip
     if failures:
         raise RuntimeError(
             f"{len(failures)} file(s) could not be processed and stay in the landing zone: "

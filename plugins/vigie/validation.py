@@ -86,14 +86,61 @@ def duplicated_within_file(typed: pd.DataFrame, column: str) -> pd.Series:
 
 
 @dataclass(frozen=True)
+class UniqueWithinFile:
+    """No two rows of one file give the same ``column`` (both rows are invalid)."""
+
+    column: str
+    reason: str
+
+    def mask(self, typed: pd.DataFrame) -> pd.Series:
+        return duplicated_within_file(typed, self.column)
+
+
+@dataclass(frozen=True)
+class NotAbove:
+    """``column`` <= ``other`` when both are given (else the row is invalid on ``column``)."""
+
+    column: str
+    other: str
+    reason: str
+
+    def mask(self, typed: pd.DataFrame) -> pd.Series:
+        return (typed[self.column] > typed[self.other]).fillna(False).astype(bool)
+
+
+@dataclass(frozen=True)
+class RequiredWhen:
+    """``column`` must be given on the rows where ``when`` equals ``equals``."""
+
+    column: str
+    when: str
+    equals: str
+    reason: str = "missing_required"
+
+    def mask(self, typed: pd.DataFrame) -> pd.Series:
+        applies = (typed[self.when] == self.equals).fillna(False).astype(bool)
+        return applies & typed[self.column].isna()
+
+
+Check = UniqueWithinFile | NotAbove | RequiredWhen
+"""A cross-column rule declared as data, so that the row verdicts (:meth:`mask`) and the Great
+Expectations suite (:mod:`vigie.expectations`) are built from the same declaration."""
+
+
+@dataclass(frozen=True)
 class Kind:
-    """A file kind of a source (``fipd``, ``contrats``...): columns and cross-column rules."""
+    """A file kind of a source (``fipd``, ``contrats``...): columns and cross-column rules.
+
+    ``checks`` are the cross-column rules that can be declared as data (and so also become
+    Great Expectations); ``rules`` are the ones that need the reference or a per-file vote.
+    """
 
     source: str
     name: str
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = ()
     period_columns: tuple[str, ...] = ()  # the (sender, period) key that supersession uses
+    checks: tuple[Check, ...] = ()
 
     @cached_property
     def index(self) -> dict[str, str]:
@@ -175,7 +222,39 @@ def read_file(data: bytes, kinds: tuple[Kind, ...]) -> tuple[RawTable, Kind]:
     return table, kind
 
 
+@dataclass
+class KindBatch:
+    """Every row of a batch's files of one kind, before the invalid ones are dropped.
+
+    ``canonical`` holds each column in its canonical type (one row per data row of the files,
+    with ``source_row`` and :data:`FILE_INDEX`, the position in ``files``). A cell that could
+    not be read as a number or a date is null there; a label or a code that is not a valid
+    one is kept as the sender wrote it (stripped), so that a value-set or pattern check sees
+    it. ``rejects`` are the row verdicts of those same rows (:data:`FILE_INDEX`,
+    ``source_row``, ``column_name``, ``value``, ``reason``). This is what the Great
+    Expectations suite validates, once per batch (:mod:`vigie.expectations`).
+    """
+
+    kind: Kind
+    canonical: pd.DataFrame
+    rejects: pd.DataFrame
+    files: list[int]  # positions, in the tables given to check_batch, of FILE_INDEX 0, 1...
+
+
+@dataclass
+class BatchCheck:
+    """What :func:`check_batch` found: a verdict per file, and per kind the batch's rows."""
+
+    verdicts: list[Verdict]
+    kinds: list[KindBatch]
+
+
 def validate_batch(tables: Sequence[tuple[RawTable, Kind]], ctx: Context) -> list[Verdict]:
+    """One verdict per ``(table, kind)``; see :func:`check_batch`."""
+    return check_batch(tables, ctx).verdicts
+
+
+def check_batch(tables: Sequence[tuple[RawTable, Kind]], ctx: Context) -> BatchCheck:
     """One verdict per ``(table, kind)``, with the pandas work done once per kind.
 
     Per file: the personal-data check and picking the canonical columns out of the rows
@@ -199,11 +278,14 @@ def validate_batch(tables: Sequence[tuple[RawTable, Kind]], ctx: Context) -> lis
             )
         else:
             groups.setdefault(id(kind), (kind, []))[1].append(position)
+    batches = []
     for kind, members in groups.values():
-        found = _validate_kind(kind, [tables[p][0] for p in members], ctx)
+        found, batch = _validate_kind(kind, [tables[p][0] for p in members], ctx)
+        batch.files = members
+        batches.append(batch)
         for position, verdict in zip(members, found, strict=True):
             verdicts[position] = verdict
-    return [v for v in verdicts if v is not None]
+    return BatchCheck([v for v in verdicts if v is not None], batches)
 
 
 def _string_columns(tables: Sequence[RawTable], kind: Kind) -> pd.DataFrame:
@@ -332,11 +414,18 @@ def _parse_territory(
     return typed, ~(bad_syntax | unknown), reason
 
 
-def _validate_kind(kind: Kind, tables: Sequence[RawTable], ctx: Context) -> list[Verdict]:
+# Column types whose invalid cells the canonical frame keeps as written (see KindBatch).
+_KEPT_AS_WRITTEN = {"enum": False, "departement": True, "commune": True}  # type -> upper-case
+
+
+def _validate_kind(
+    kind: Kind, tables: Sequence[RawTable], ctx: Context
+) -> tuple[list[Verdict], KindBatch]:
     """Verdicts of several non-empty tables of one kind, validated as one frame."""
     raw = _string_columns(tables, kind)
     files = raw[FILE_INDEX]
     typed = pd.DataFrame({"source_row": raw["source_row"], FILE_INDEX: files})
+    canonical: dict[str, pd.Series] = {}
     rejects: list[pd.DataFrame] = []
 
     def reject(mask: pd.Series, column: str, reason: str) -> None:
@@ -359,10 +448,13 @@ def _validate_kind(kind: Kind, tables: Sequence[RawTable], ctx: Context) -> list
             raw[column.name] = raw[column.name].mask(v.blank(raw[column.name]), column.default)
         values, reasons = _parse_column(raw[column.name], column, ctx)
         typed[column.name] = values
+        canonical[column.name] = _canonical_values(raw[column.name], values, reasons, column)
         for reason in reasons.dropna().unique():
             reject(reasons == reason, column.name, str(reason))
         if column.required:
             reject(v.blank(raw[column.name]), column.name, "missing_required")
+    for check in kind.checks:
+        reject(check.mask(typed), check.column, check.reason)
     for rule in kind.rules:
         for mask, column, reason in rule(typed, ctx):
             reject(mask, column, reason)
@@ -405,7 +497,26 @@ def _validate_kind(kind: Kind, tables: Sequence[RawTable], ctx: Context) -> list
                 f"{found['reason'].value_counts().idxmax()}"
             )
         verdicts.append(verdict)
-    return verdicts
+    frame = pd.DataFrame({"source_row": raw["source_row"], FILE_INDEX: files, **canonical})
+    return verdicts, KindBatch(kind, frame, all_rejects, [])
+
+
+def _canonical_values(
+    raw: pd.Series, typed: pd.Series, reasons: pd.Series, column: Column
+) -> pd.Series:
+    """The column as the suite sees it: typed, invalid labels and codes kept as written.
+
+    Elsewhere a value that parsed but broke a rule (a negative amount) is kept, and a value
+    that did not parse (or a SIRET failing its checksum) is null.
+    """
+    if column.type in _KEPT_AS_WRITTEN:
+        written = raw.str.strip()
+        if _KEPT_AS_WRITTEN[column.type]:
+            written = written.str.upper()
+        return typed.astype("string").mask(typed.isna() & ~v.blank(raw), written)
+    if column.type in {"siret", "siren"}:
+        return typed.where(reasons.isna())
+    return typed
 
 
 def validate(table: RawTable, kind: Kind, ctx: Context) -> Verdict:

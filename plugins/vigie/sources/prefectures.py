@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 
 from vigie.parsing.values import label_key
-from vigie.validation import Column, Context, Kind, duplicated_within_file, per_file_mode
+from vigie.validation import (
+    Column,
+    Context,
+    Kind,
+    NotAbove,
+    RequiredWhen,
+    UniqueWithinFile,
+    per_file_mode,
+)
 
 SOURCE = "prefectures"
 
@@ -136,10 +144,6 @@ def _file_departement(typed: pd.DataFrame) -> list[tuple[pd.Series, str, str]]:
 
 def _fipd_rules(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series, str, str]]:
     found = _file_departement(typed)
-    exceeds = typed["montant_attribue"] > typed["montant_demande"]
-    found.append((exceeds, "montant_attribue", "attribue_exceeds_demande"))
-    duplicate = duplicated_within_file(typed, "numero_dossier")
-    found.append((duplicate, "numero_dossier", "duplicate_dossier"))
     found.extend(_qpv_fit(typed, ctx))
     zsp_dep = typed["zsp"].map(
         ctx.reference.zsp.set_index("code_zsp")["code_departement"], na_action="ignore"
@@ -176,16 +180,20 @@ def _qpv_fit(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series, str, st
 
 
 def _contrats_rules(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series, str, str]]:
-    found = _file_departement(typed)
-    missing_date = (typed["plan_radicalisation"] == "oui") & typed["date_adoption_plan"].isna()
-    found.append((missing_date, "date_adoption_plan", "missing_required"))
-    duplicate = duplicated_within_file(typed, "contrat_id")
-    found.append((duplicate, "contrat_id", "duplicate_contrat"))
-    return found
+    return _file_departement(typed)
 
 
-FIPD = Kind(SOURCE, "fipd", FIPD_COLUMNS, (_fipd_rules,), ("code_departement", "annee"))
-CONTRATS = Kind(
-    SOURCE, "contrats", CONTRATS_COLUMNS, (_contrats_rules,), ("code_departement", "annee")
+# Cross-column rules declared as data: the row verdicts and the Great Expectations suite
+# (vigie.expectations, include/expectations/) are both built from these.
+FIPD_CHECKS = (
+    NotAbove("montant_attribue", "montant_demande", "attribue_exceeds_demande"),
+    UniqueWithinFile("numero_dossier", "duplicate_dossier"),
 )
+CONTRATS_CHECKS = (
+    RequiredWhen("date_adoption_plan", "plan_radicalisation", "oui"),
+    UniqueWithinFile("contrat_id", "duplicate_contrat"),
+)
+PERIOD = ("code_departement", "annee")
+FIPD = Kind(SOURCE, "fipd", FIPD_COLUMNS, (_fipd_rules,), PERIOD, FIPD_CHECKS)
+CONTRATS = Kind(SOURCE, "contrats", CONTRATS_COLUMNS, (_contrats_rules,), PERIOD, CONTRATS_CHECKS)
 KINDS = (FIPD, CONTRATS)
