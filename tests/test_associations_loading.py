@@ -324,7 +324,7 @@ def test_a_report_the_database_refuses_waits_alone_and_the_batch_loads(duck) -> 
          JAN)  # fmt: skip
     drop(landing, "c.csv", report_csv(ident(3), [row("13001")], 0), JAN)
 
-    with pytest.raises(RuntimeError, match=r"1 report.*b\.json"):
+    with pytest.raises(RuntimeError, match=r"1 file.*b\.json"):
         _ingest(duck)
 
     statuses = dict(_query(duck, "SELECT source_file_name, status FROM audit.file_loads").values)

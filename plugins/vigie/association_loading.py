@@ -26,10 +26,10 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from vigie import landing, loading
+from vigie import loading
+from vigie.loading import Timings
 from vigie.parsing.headers import header_key, map_header
 from vigie.parsing.text import FileRejected, RawTable, decode, read_csv_text
 from vigie.parsing.values import label_key
@@ -66,21 +66,6 @@ def ensure_schema(warehouse: Warehouse) -> None:
     with warehouse.transaction() as tx:
         for statement in SCHEMA_DDL:
             tx.execute(statement)
-
-
-@dataclass
-class Timings:
-    """Seconds spent per phase over a run: where the time per file goes (the bench prints it)."""
-
-    open: float = 0.0  # bytes from the landing zone, SHA-256, decoding or opening the workbook
-    parse: float = 0.0  # cells to the contract's table, identification checks
-    validate: float = 0.0  # typing, reference checks, rules (once per batch)
-    load: float = 0.0  # the warehouse transaction(s), archive and quarantine moves
-    files: int = 0
-
-    def as_dict(self) -> dict[str, float]:
-        return {"files": self.files, "open_s": self.open, "parse_s": self.parse,
-                "validate_s": self.validate, "load_s": self.load}  # fmt: skip
 
 
 # --- reading one report ---------------------------------------------------------------------
@@ -321,102 +306,6 @@ def _checked(report: _Report) -> RawTable:
                     encoding=report.encoding, delimiter=report.delimiter)  # fmt: skip
 
 
-# --- loading batches ------------------------------------------------------------------------
-
-
-def _read(
-    warehouse: Warehouse, files: list[landing.LandedFile], failures: list[str], timings: Timings
-) -> list[loading._Item]:
-    """Per file and cheap: bytes, hash, duplicate check, the report's table (or its fault)."""
-    started = time.perf_counter()
-    read: list[tuple[landing.LandedFile, bytes, str]] = []
-    for file in files:
-        try:
-            data = landing.read_bytes(file)
-        except Exception:
-            log.exception("%s: not read, left in the landing zone", file.relative_path)
-            failures.append(file.relative_path)
-            continue
-        read.append((file, data, landing.sha256(data)))
-    known = loading._known_digests(warehouse, sorted({digest for _, _, digest in read}))
-    timings.open += time.perf_counter() - started
-    first: dict[str, loading._Item] = {}
-    items: list[loading._Item] = []
-    for file, data, digest in read:
-        item = loading._Item(
-            file, loading.FileReport(file=file.relative_path, sha256=digest, status="loaded")
-        )
-        if digest in known or digest in first:
-            item.report.status = "duplicate"
-            item.copy_of = first.get(digest)
-            items.append(item)
-            continue
-        try:
-            item.table, item.kind = read_report(data, timings), contract.KIND
-        except FileRejected as exc:
-            item.report.status = "quarantined"
-            item.report.kind = contract.KIND_NAME
-            item.report.reason = f"{exc.reason}: {exc.detail}"
-        except Exception:
-            log.exception("%s: not processed, left in the landing zone", file.relative_path)
-            failures.append(file.relative_path)
-            continue
-        first[digest] = item
-        items.append(item)
-    return items
-
-
-def _write_batch(
-    warehouse: Warehouse, items: list[loading._Item], run_id: str | None, failures: list[str]
-) -> list[loading._Item]:
-    """One transaction for the batch; if it fails, one per file so only the culprit waits."""
-    now = datetime.now(UTC)
-    source = contract.SOURCE
-    try:
-        with warehouse.transaction() as tx:
-            superseded = loading._write(tx, items, source, now, run_id)
-        committed = items
-    except Exception:
-        log.exception("batch load failed: loading its %d reports one by one", len(items))
-        committed, superseded, failed = [], set(), set()
-        for item in items:
-            if item.copy_of is not None and id(item.copy_of) in failed:
-                failures.append(item.report.file)
-                continue
-            try:
-                with warehouse.transaction() as tx:
-                    superseded |= loading._write(tx, [item], source, now, run_id)
-            except Exception:
-                log.exception("%s: not loaded, left in the landing zone", item.report.file)
-                failures.append(item.report.file)
-                failed.add(id(item))
-                continue
-            committed.append(item)
-    for item in committed:
-        if item.report.sha256 in superseded and item.report.status in loading.LIVE_STATUSES:
-            item.report.status = "superseded"
-    return committed
-
-
-def _move_all(
-    items: list[loading._Item], landing_url: str, failures: list[str]
-) -> list[loading.FileReport]:
-    """Archive or quarantine, only once committed (a crash in between: duplicates next run)."""
-    reports = []
-    for item in items:
-        try:
-            item.report.moved_to = loading._move(item, landing_url, contract.SOURCE)
-        except Exception:
-            log.exception("%s: loaded but not moved, left in the landing zone", item.report.file)
-            failures.append(item.report.file)
-            continue
-        r = item.report
-        log.info("%s: %s read=%d loaded=%d rejected=%d %s", r.file, r.status, r.rows_read,
-                 r.rows_loaded, r.rows_rejected, r.reason or r.rejects_by_reason or "")  # fmt: skip
-        reports.append(r)
-    return reports
-
-
 def ingest_reports(
     warehouse: Warehouse,
     landing_url: str,
@@ -426,33 +315,15 @@ def ingest_reports(
 ) -> list[loading.FileReport]:
     """Every report waiting under ``<landing>/associations/``, oldest first, in batches.
 
-    The guarantees are those of :func:`vigie.loading.ingest_landed` (same batches, same
-    transaction per batch with per-file fallback, same moves after commit, same supersession
-    re-ranking); only reading a report differs.
+    :func:`vigie.loading.ingest_landed` with this source's reader: the same batches, one
+    transaction per batch with per-file fallback, moves after commit and supersession.
     """
     timings = timings or Timings()
     ensure_schema(warehouse)
-    reports: list[loading.FileReport] = []
-    failures: list[str] = []
-    with warehouse.session():
-        for files in loading._batches(landing.list_files(landing_url, contract.SOURCE)):
-            timings.files += len(files)
-            items = _read(warehouse, files, failures, timings)
-            started = time.perf_counter()
-            items = loading._validate(items, ctx, failures)
-            timings.validate += time.perf_counter() - started
-            if not items:
-                continue
-            started = time.perf_counter()
-            committed = _write_batch(warehouse, items, run_id, failures)
-            reports += _move_all(committed, landing_url, failures)
-            timings.load += time.perf_counter() - started
-    if failures:
-        raise RuntimeError(
-            f"{len(failures)} report(s) could not be processed and stay in the landing zone: "
-            + ", ".join(failures[:10])
-        )
-    return reports
+    return loading.ingest_landed(
+        warehouse, landing_url, (contract.KIND,), ctx, run_id,
+        reader=lambda data: (read_report(data, timings), contract.KIND), timings=timings,
+    )  # fmt: skip
 
 
 def run(run_id: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
