@@ -114,3 +114,23 @@ def rows_93() -> list[dict]:
          "date_attribution": date(2019, 9, 30), "code_commune": communes.iloc[0],
          "codes_qpv": [], "part_qpv": 0.4},
     ]  # fmt: skip
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def settings_on_both_engines(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings on a fresh DuckDB file, then on a fresh PostgreSQL database.
+
+    Great Expectations has its own tests (tests/test_expectations.py): off here, for speed.
+    """
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        return make_settings(tmp_path, VIGIE_WAREHOUSE_URL=url, VIGIE_GX_VALIDATE="false")
+    return make_settings(tmp_path, VIGIE_GX_VALIDATE="false")
+
+
+def query_frame(settings: Settings, sql: str):
+    """The result of ``sql`` on the settings' warehouse, as a DataFrame."""
+    from vigie.warehouse import Warehouse
+
+    with Warehouse(settings).transaction() as tx:
+        return tx.fetch_frame(sql)

@@ -15,27 +15,17 @@ from vigie import flows
 from vigie.reference import load_reference
 from vigie.sources.prefectures import KINDS
 from vigie.validation import Context, read_and_validate, read_file, validate_batch
-from vigie.warehouse import Warehouse
 
-from tests.conftest import make_settings
+from tests.conftest import query_frame
 from tests.prefecture_files import write_variant
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path):
-    # Great Expectations has its own tests (tests/test_expectations.py): off here, for speed.
-    if request.param == "postgres":
-        return make_settings(
-            tmp_path,
-            VIGIE_WAREHOUSE_URL=request.getfixturevalue("pg_url"),
-            VIGIE_GX_VALIDATE="false",
-        )
-    return make_settings(tmp_path, VIGIE_GX_VALIDATE="false")
+@pytest.fixture
+def settings(settings_on_both_engines):
+    return settings_on_both_engines
 
 
-def _query(settings, sql: str) -> pd.DataFrame:
-    with Warehouse(settings).transaction() as tx:
-        return tx.fetch_frame(sql)
+_query = query_frame
 
 
 def _landing(settings) -> Path:

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from vigie import flows
 from vigie.reference import load_reference
-from vigie.warehouse import Transaction, Warehouse
+from vigie.warehouse import Transaction
 
-from tests.conftest import make_settings
+from tests.conftest import query_frame
 from tests.prefecture_files import VARIANTS, write_variant
 
 RAW_COLUMNS = [
@@ -22,21 +22,12 @@ RAW_COLUMNS = [
 ]  # fmt: skip
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path):
-    # Great Expectations has its own tests (tests/test_expectations.py): off here, for speed.
-    if request.param == "postgres":
-        return make_settings(
-            tmp_path,
-            VIGIE_WAREHOUSE_URL=request.getfixturevalue("pg_url"),
-            VIGIE_GX_VALIDATE="false",
-        )
-    return make_settings(tmp_path, VIGIE_GX_VALIDATE="false")
+@pytest.fixture
+def settings(settings_on_both_engines):
+    return settings_on_both_engines
 
 
-def _query(settings, sql: str) -> pd.DataFrame:
-    with Warehouse(settings).transaction() as tx:
-        return tx.fetch_frame(sql)
+_query = query_frame
 
 
 def _landing(settings) -> Path:

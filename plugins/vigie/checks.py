@@ -58,6 +58,14 @@ def _exists(tx: Transaction, schema: str, table: str) -> bool:
     return bool(rows[0][0])
 
 
+def _departements(tx: Transaction) -> list[tuple[str, str]]:
+    """(code, name) of every département of the reference, in code order."""
+    return tx.fetchall(
+        "SELECT code_departement, nom_departement FROM reference.departements "
+        "ORDER BY code_departement"
+    )
+
+
 def _row(week: date, check: str, kind: str, code: str, period: str, dep: str | None,
          status: str, message: str, figures: dict, lineage: Any) -> dict:  # fmt: skip
     return {
@@ -84,8 +92,7 @@ def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> 
         _exists(tx, "marts", "fipd_priority_share") and _exists(tx, "marts", "fct_fipd_action")
     ):
         # Before the first warehouse build: every département is without data, not passing.
-        deps = tx.fetchall("SELECT code_departement, nom_departement FROM reference.departements "
-                           "ORDER BY code_departement")  # fmt: skip
+        deps = _departements(tx)
         return [
             _row(week, "fipd_share_below_target", "departement", dep, str(annee), dep, "no_data",
                  f"{nom} ({dep}), {annee} : aucune donnée FIPD dans l'entrepôt.", {}, {})
@@ -167,8 +174,7 @@ def fipd_export_missing(tx: Transaction, week: date, settings: Settings) -> list
             [str(week.year), *RECEIVED],
         ))
     }  # fmt: skip
-    deps = tx.fetchall("SELECT code_departement, nom_departement FROM reference.departements "
-                       "ORDER BY code_departement")  # fmt: skip
+    deps = _departements(tx)
     cutoff = datetime.combine(week - timedelta(days=EXPORT_MAX_AGE_DAYS), datetime.min.time(),
                               tzinfo=UTC)  # fmt: skip
     rows = []
@@ -200,8 +206,7 @@ def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> li
     latest = tx.fetchall(
         "SELECT max(mois) FROM marts.police_population_monthly WHERE mois < ?", [week]
     )[0][0]
-    deps = tx.fetchall("SELECT code_departement, nom_departement FROM reference.departements "
-                       "ORDER BY code_departement")  # fmt: skip
+    deps = _departements(tx)
     values = _records(tx.fetch_frame(
         "SELECT code_departement, force, indicateur, valeur, valeur_annee_precedente, "
         "evolution, source, request_url, page, source_file_name, source_row "
@@ -310,8 +315,7 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
                    for c in years]  # fmt: skip
         rows.append(_row(week, "part_annex_missing", "contrat_de_ville", contrat_id,
                          str(last["annee"]), dep, status, message, figures, lineage))  # fmt: skip
-    deps = tx.fetchall("SELECT code_departement, nom_departement FROM reference.departements "
-                       "ORDER BY code_departement")  # fmt: skip
+    deps = _departements(tx)
     for dep, nom in deps:
         if dep not in latest_year:
             message = f"{nom} ({dep}) : aucun suivi des contrats de ville reçu."

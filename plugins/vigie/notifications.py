@@ -87,7 +87,7 @@ class EngineersNotifier(BaseNotifier):
         ]
         where = send_to_engineers(
             f"[Vigie] échec : {dag_id}.{task_id}",
-            "\n".join(line for line in lines if line is not None),
+            "\n".join(lines),
         )
         log.warning("data engineers notified of the failure of %s.%s: %s", dag_id, task_id, where)
 
