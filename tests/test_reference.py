@@ -330,3 +330,26 @@ def test_reference_dir_overrides_qpv_and_falls_back_for_zsp(tmp_path: Path) -> N
     )
     assert load_reference(tmp_path).qpv["code_qpv"].tolist() == ["QN09302A"]
     assert len(load_reference().qpv) > 2_000  # the default is untouched
+
+
+def test_reference_refresh_keeps_the_views_that_read_it(settings_on_both_engines) -> None:
+    """Every ingestion refreshes the reference lists; after a warehouse build, views read them.
+
+    On PostgreSQL a table with dependent views cannot be dropped: the refresh must replace the
+    rows in place, or every ingestion after the first build fails.
+    """
+    from vigie.loading import ensure_schema, refresh_reference
+    from vigie.reference import load_reference
+    from vigie.warehouse import Warehouse
+
+    warehouse = Warehouse(settings_on_both_engines)
+    reference = load_reference()
+    ensure_schema(warehouse)
+    first = refresh_reference(warehouse, reference)
+    with warehouse.transaction() as tx:
+        tx.execute("CREATE SCHEMA IF NOT EXISTS staging")
+        tx.execute("CREATE VIEW staging.departements_seen AS SELECT * FROM reference.departements")
+    again = refresh_reference(warehouse, reference)
+    assert again == first
+    with warehouse.transaction() as tx:
+        assert tx.fetchall("SELECT count(*) FROM staging.departements_seen")[0][0] == 101

@@ -100,14 +100,27 @@ def ensure_schema(warehouse: Warehouse) -> None:
 
 
 def refresh_reference(warehouse: Warehouse, reference: ReferenceData) -> dict[str, int]:
-    """Replace the ``reference`` schema's tables with the lists in force, in one transaction."""
+    """Replace the ``reference`` schema's tables with the lists in force, in one transaction.
+
+    The rows are replaced in place: the warehouse's staging views read these tables, and on
+    PostgreSQL a table with dependent views cannot be dropped (every ingestion after the first
+    build failed that way). Only a change of columns (a new reference format) drops the table,
+    with its views on PostgreSQL; the next warehouse build recreates them.
+    """
     counts: dict[str, int] = {}
     with warehouse.transaction() as tx:
         for name in REFERENCE_TABLES:
             frame: pd.DataFrame = getattr(reference, name).copy()
             frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
-            tx.execute(f"DROP TABLE IF EXISTS reference.{name}")
-            tx.execute(f"CREATE TABLE reference.{name} ({_columns_ddl(frame)})")
+            existing = [c for (c,) in tx.fetchall(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                "'reference' AND table_name = ? ORDER BY ordinal_position", [name])]  # fmt: skip
+            if existing == list(frame.columns):
+                tx.execute(f"DELETE FROM reference.{name}")
+            else:
+                cascade = " CASCADE" if warehouse.kind == "postgres" else ""
+                tx.execute(f"DROP TABLE IF EXISTS reference.{name}{cascade}")
+                tx.execute(f"CREATE TABLE reference.{name} ({_columns_ddl(frame)})")
             counts[name] = tx.insert_frame(f"reference.{name}", frame)
     return counts
 
