@@ -83,3 +83,20 @@ def test_quarantined_files_of_the_week_are_listed_for_the_engineers(tmp_path: Pa
     assert "fipd_93_2026.csv (personal_data)" in text
     assert "old.csv" not in text and "fine.csv" not in text
     assert quarantine_notice(now + timedelta(minutes=1), settings) is None
+
+
+def test_the_notice_is_kept_in_the_outbox_when_the_relay_is_down(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The relay being down is often what failed the task: the notice must not be lost too."""
+    from vigie.notifications import send_to_engineers
+
+    from tests.smtp_sink import free_port
+
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn_uri(free_port()))  # nobody there
+    settings = make_settings(tmp_path, VIGIE_ENGINEERS_EMAIL="data@vigie.example")
+    where = send_to_engineers("weekly_pilot_alerts.send_pilot_emails failed", "relay down",
+                              settings)  # fmt: skip
+    kept = list((tmp_path / "outbox" / ENGINEERS_DIR).glob("*.eml"))
+    assert [str(p) for p in kept] == [where]
+    assert b"relay down" in kept[0].read_bytes()

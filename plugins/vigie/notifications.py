@@ -47,11 +47,17 @@ def send_to_engineers(subject: str, body: str, settings: Settings | None = None)
     settings = settings or get_settings()
     message = engineers_message(subject, body, settings)
     if settings.engineers_email and smtp_configured(SMTP_CONN_ID):
+        import smtplib
+
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-        with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
-            hook.get_conn()._smtp_client.send_message(message)
-        return f"smtp:{','.join(settings.engineers_email)}"
+        try:
+            with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
+                hook.get_conn()._smtp_client.send_message(message)
+            return f"smtp:{','.join(settings.engineers_email)}"
+        except (OSError, smtplib.SMTPException) as exc:
+            # The relay being down is often what failed the task: keep the notice on disk.
+            log.error("could not e-mail the data engineers (%s); notice kept in the outbox", exc)
     folder = Path(settings.outbox_dir) / ENGINEERS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
