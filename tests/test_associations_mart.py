@@ -1,9 +1,12 @@
 """What ``marts.association_activity`` shows: live reports only, small counts about people
 suppressed (threshold from VIGIE_SUPPRESSION_THRESHOLD), a second cell suppressed so the
-``TOUS`` row cannot give a suppressed one back, and the sensitive count nowhere downstream."""
+``TOUS`` row cannot give a suppressed one back, and the sensitive count nowhere downstream.
+And what ``marts.dim_structure`` holds: one row per structure that reported, corrections
+counted once, nothing about people."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
@@ -12,11 +15,13 @@ from vigie import association_loading as al
 from vigie import loading
 from vigie.dbt import run_dbt
 from vigie.reference import load_reference
+from vigie.sample_associations import write_association_sample
+from vigie.settings import Settings
 from vigie.validation import Context
 from vigie.warehouse import Warehouse
 
 from tests.association_files import drop, ident, report_csv, report_json, report_xlsx, row
-from tests.conftest import make_settings
+from tests.conftest import make_settings, query_frame
 
 COLUMNS = "reseau, nb_structures, nb_jeunes_accueillis, nb_familles_accompagnees, " \
     "nb_actions_collectives"  # fmt: skip
@@ -124,3 +129,63 @@ def test_the_mart_suppresses_small_counts_and_protects_them_from_the_total(
             "WHERE column_name = 'nb_situations_radicalisation_orientees'"
         )
     assert holders == [("raw",)]
+
+
+STRUCTURE_COLUMNS = {"siret", "nom_structure", "reseau", "code_departement", "first_periode",
+                     "last_periode", "nb_reports", "last_received_at"}  # fmt: skip
+# Columns about individuals (contracts/associations.md quarantines reports carrying them).
+PERSONAL = {"nom", "prenom", "date_naissance", "telephone", "email", "adresse"}
+
+
+def _expected_reports(sample) -> dict[str, set[str]]:
+    """SIRET -> the périodes it reported, read from the sample's file names
+    (``<siret>_<période>[_corrige].<ext>``): a correction is the same période again, and a
+    report quarantined whole (a fault other than some bad rows) counts for nothing."""
+    quarantined = {p for kind, paths in sample.invalid.items() if not kind.startswith("row_")
+                   for p in paths}  # fmt: skip
+    periodes: dict[str, set[str]] = defaultdict(set)
+    for path in sample.files:
+        if path not in quarantined:
+            siret, periode = path.stem.split("_")[:2]
+            periodes[siret].add(periode)
+    return periodes
+
+
+def test_dim_structure_has_one_row_per_reporting_structure_without_personal_data(
+    settings_on_both_engines: Settings, tmp_path: Path
+) -> None:
+    settings = settings_on_both_engines
+    sample = write_association_sample(Path(settings.landing_url))
+    warehouse = Warehouse(settings)
+    al.ingest_reports(warehouse, settings.landing_url, Context(load_reference(),
+                      settings.qpv_2024_from_year))  # fmt: skip
+    loading.refresh_reference(warehouse, load_reference())
+    # dim_departement too: the relationships test runs only when both its models are selected.
+    _build(settings, tmp_path, "+dim_structure +dim_departement")
+
+    expected = _expected_reports(sample)
+    assert sample.corrected and all(p.stem.split("_")[0] in expected for p in sample.corrected)
+    # Independently again, from the raw layer: reports per SIRET are its distinct périodes.
+    raw = query_frame(settings, "SELECT siret, count(DISTINCT periode) AS n "
+                      "FROM raw.association_reports GROUP BY siret")  # fmt: skip
+    assert {r.siret: int(r.n) for r in raw.itertuples()} == {s: len(p) for s, p in expected.items()}
+
+    mart = query_frame(settings, "SELECT * FROM marts.dim_structure ORDER BY siret")
+    assert set(mart.columns) == STRUCTURE_COLUMNS and not set(mart.columns) & PERSONAL
+    assert mart["siret"].is_unique
+    assert {r.siret: int(r.nb_reports) for r in mart.itertuples()} == {
+        s: len(p) for s, p in expected.items()
+    }
+    # A corrected report replaced its original: more files than reports for those structures.
+    files: dict[str, int] = defaultdict(int)
+    for path in sample.files:
+        files[path.stem.split("_")[0]] += 1
+    counted = dict(zip(mart["siret"], mart["nb_reports"], strict=True))
+    corrected = {p.stem.split("_")[0] for p in sample.corrected}
+    assert all(files[siret] > counted[siret] for siret in corrected)
+    structures = {s.siret: s for s in sample.structures}
+    for r in mart.itertuples():
+        s = structures[r.siret]
+        assert (r.nom_structure, r.reseau, r.code_departement) == (s.name, s.reseau, s.departement)
+        assert (r.first_periode, r.last_periode) == (min(expected[r.siret]), max(expected[r.siret]))
+    assert mart["last_received_at"].notna().all()

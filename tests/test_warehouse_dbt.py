@@ -32,6 +32,7 @@ MARTS = [
     "dim_departement", "dim_commune", "dim_epci", "dim_qpv", "dim_zsp", "dim_contrat_de_ville",
     "fct_fipd_action", "bridge_fipd_action_qpv", "fipd_priority_share",
     "police_population_monthly", "contrats_de_ville", "data_freshness",
+    "association_activity", "dim_structure",
 ]  # fmt: skip
 
 CONTRATS_HEADER = (

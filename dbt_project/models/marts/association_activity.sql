@@ -124,19 +124,23 @@ suppressed as (
     from totals
 )
 
+{#- Every column cast to its contract type: the same types on DuckDB and PostgreSQL. #}
 select
-    code_departement,
-    periode,
-    reseau,
-    nb_structures,
+    cast(code_departement as varchar) as code_departement,
+    cast(periode as varchar) as periode,
+    cast(reseau as varchar) as reseau,
+    cast(nb_structures as bigint) as nb_structures,
     {%- for measure in people %}
-        case when {{ measure }}_suppressed then {{ hidden }} else cast({{ measure }} as varchar) end as {{ measure }},
+        cast(case when {{ measure }}_suppressed then {{ hidden }} else cast({{ measure }} as varchar) end as varchar) as {{ measure }},
     {%- endfor %}
-    nb_actions_collectives,
-    montant_fipd_recu,
+    cast(nb_actions_collectives as bigint) as nb_actions_collectives,
+    cast(montant_fipd_recu as numeric(14, 2)) as montant_fipd_recu,
     cast(substr(periode, 1, 4) as integer) as annee,
-    0
-    {%- for measure in people %}
-        + case when {{ measure }}_suppressed then 1 else 0 end
-    {%- endfor %} as nb_cells_suppressed
+    cast(
+        0
+        {%- for measure in people %}
+            + case when {{ measure }}_suppressed then 1 else 0 end
+        {%- endfor %}
+        as integer
+    ) as nb_cells_suppressed
 from suppressed
