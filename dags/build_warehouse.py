@@ -4,8 +4,23 @@
 Runs the dbt project (`dbt_project/`: staging → intermediate → marts) whenever a raw
 source changes (prefecture files, police-population indicators, association reports), one
 Airflow task per model and its tests, rendered from the manifest built ahead (`make install`
-runs `dbt parse`). Every task takes the one-slot `vigie_warehouse` pool: DuckDB allows a
-single writer.
+runs `dbt parse`). Every task running dbt takes the one-slot `vigie_warehouse` pool: DuckDB
+allows a single writer.
+
+How Cosmos runs dbt is chosen by `VIGIE_COSMOS_EXECUTION_MODE` (read when the file is parsed):
+
+- `local` (default): one `dbt build --select <model>` per task through dbt's in-process
+  runner, tests inline, relationship tests in tasks of their own (54 tasks); works under
+  `dag.test()`.
+- `local_after_all`: one `dbt run --select <model>` per task, then one task for every test.
+- `watcher`: Cosmos's WATCHER mode: one `dbt build` of the whole project in a producer task
+  (the only task in the `vigie_warehouse` pool) and deferrable sensors, one per model and one
+  per model's tests (84 tasks), that turn green as dbt reports each node. The sensors start
+  beside the producer; needs a real scheduler and a triggerer (hangs under `dag.test()`).
+- `watcher_batched`: the same tasks, the sensors starting once the producer has finished; works
+  under `dag.test()` too.
+
+`bench/bench_warehouse.py` measures them against a plain `dbt build`.
 """
 
 from __future__ import annotations
@@ -32,6 +47,36 @@ settings = get_settings()
 os.environ.update({k: v for k, v in settings.dbt_env().items() if k not in os.environ})
 DBT_DIR: Path = settings.dbt_project_dir
 
+# Documented in the module docstring; `bench/bench_warehouse.py` switches it per run.
+EXECUTION_MODE = os.environ.get("VIGIE_COSMOS_EXECUTION_MODE", "local").strip().lower()
+if EXECUTION_MODE in {"watcher", "watcher_batched"}:
+    execution_config = ExecutionConfig(
+        execution_mode=ExecutionMode.WATCHER,
+        invocation_mode=InvocationMode.DBT_RUNNER,
+        # Only the producer writes the warehouse: it alone takes the one-slot pool. Sensors in
+        # that pool would wait for the producer to finish, then run one by one. Cosmos skips a
+        # retried producer (sensors then rerun their model): no retry, a failure is reported.
+        setup_operator_args={"pool": WAREHOUSE_POOL, "retries": 0},
+    )
+    # Cosmos has no BUILD operator in WATCHER mode: a sensor per model and one for its tests.
+    test_behavior = TestBehavior.AFTER_EACH
+    operator_args: dict = {"install_deps": False, "poke_interval": 2}
+elif EXECUTION_MODE in {"local", "local_after_all"}:
+    execution_config = ExecutionConfig(
+        execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+    )
+    # One task per model runs the model and its own tests (`dbt build --select`): half the
+    # tasks of run + test, and each task pays Cosmos's start-up once. A test that spans two
+    # models (a relationship) gets its own task after both, instead of failing before the
+    # second exists.
+    test_behavior = TestBehavior.BUILD if EXECUTION_MODE == "local" else TestBehavior.AFTER_ALL
+    operator_args = {"pool": WAREHOUSE_POOL, "install_deps": False}
+else:
+    raise ValueError(
+        f"VIGIE_COSMOS_EXECUTION_MODE={EXECUTION_MODE!r}: expected local, local_after_all, "
+        "watcher or watcher_batched"
+    )
+
 build_warehouse = DbtDag(
     dag_id="build_warehouse",
     project_config=ProjectConfig(
@@ -44,21 +89,15 @@ build_warehouse = DbtDag(
         target_name=settings.warehouse_kind,
         profiles_yml_filepath=DBT_DIR / "profiles.yml",
     ),
-    execution_config=ExecutionConfig(
-        execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
-    ),
+    execution_config=execution_config,
     # Per-model assets are not consumed by any DAG: the weekly alerts run on a calendar.
     render_config=RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         emit_datasets=False,
-        # One task per model runs the model and its own tests (`dbt build --select`): half the
-        # tasks of run + test, and each task pays Cosmos's start-up once. A test that spans two
-        # models (a relationship) gets its own task after both, instead of failing before the
-        # second exists.
-        test_behavior=TestBehavior.BUILD,
+        test_behavior=test_behavior,
         should_detach_multiple_parents_tests=True,
     ),
-    operator_args={"pool": WAREHOUSE_POOL, "install_deps": False},
+    operator_args=operator_args,
     schedule=RAW_PREFECTURES | RAW_POLICE_POPULATION | RAW_ASSOCIATIONS,  # any source changing
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Paris"),
     catchup=False,
@@ -67,3 +106,14 @@ build_warehouse = DbtDag(
     tags=["vigie", "warehouse", "dbt"],
     doc_md=__doc__,
 )
+
+if EXECUTION_MODE == "watcher_batched":
+    # Sensors start once the producer has finished instead of beside it: on a small machine
+    # 80-odd sensor processes (start, defer, resume) starve the producer's `dbt build`.
+    # Cosmos means to put the producer upstream of the root models but finds none here (their
+    # sources count as parents); `all_done` keeps its fallback (a sensor reruns its model)
+    # when the producer fails.
+    producer = build_warehouse.get_task("dbt_producer_watcher")
+    for root in [t for t in build_warehouse.roots if t is not producer]:
+        producer >> root
+        root.trigger_rule = "all_done"
