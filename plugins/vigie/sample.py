@@ -725,6 +725,8 @@ def write_sample(
     seed: int = 20170410,
     current_year: int | None = None,
     departements: Iterable[str] | None = None,
+    years: Iterable[int] | None = None,
+    scale: int = 1,
 ) -> SampleSummary:
     """Write ``out_dir/prefectures/<year>/fipd_<dep>_<year>.(csv|xlsx)`` for 2017-2020 and
     the current year, and return what was written with the known answers.
@@ -733,11 +735,18 @@ def write_sample(
     the same bytes for those as the full sample. Modification times are fixed per year (the
     supersession rule reads them): 15 January of the next year for past years, 1 January of
     the current year for the current one, a minute apart per département.
+
+    For benchmarks: ``years`` replaces the default years (2017-2020 and the current one), and
+    ``scale`` multiplies the actions of each file (same shape, distinct ``numero_dossier``).
+    The file count stays one per département and year: more files for the same (sender,
+    period) would only supersede each other. The defaults give the same bytes as before.
     """
     settings = get_settings()
     ref = load_reference(settings.reference_dir)
     current = current_year or date.today().year
-    years = sorted({*FIXED_YEARS, current})
+    years = sorted({*FIXED_YEARS, current} if years is None else set(years))
+    if scale < 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
     order = list(ref.departements["code_departement"])
     if departements is None:
         wanted = order
@@ -779,6 +788,7 @@ def write_sample(
                     dep in dirty,
                     order,
                     settings.qpv_2024_from_year,
+                    scale,
                 )
             )
     chosen = set(wanted)
@@ -802,11 +812,15 @@ def _write_file(
     dirty: bool,
     order: list[str],
     qpv_from: int,
+    scale: int = 1,
 ) -> Path:
     dep = territory.dep
     rng = random.Random(f"{seed}:{dep}:{year}")
     geography = "2015" if year < qpv_from else "2024"
     actions = _actions(territory, year, budget, geography, rng)
+    for copy in range(1, scale):  # benchmarks: more actions of the same shape
+        extra = random.Random(f"{seed}:{dep}:{year}:{copy}")
+        actions += _actions(territory, year, budget, geography, extra)
     share = rng.uniform(0.45, 0.68) if below else rng.uniform(0.80, 0.90)
     _locate(actions, territory, geography, share, below, rng)
     shape = _shape(order.index(dep), year)

@@ -289,12 +289,13 @@ class _Geography:
         self.unknown = "99999"
 
 
-def _structures(geo: _Geography, rng: random.Random) -> list[Structure]:
+def _structures(geo: _Geography, rng: random.Random, scale: int = 1) -> list[Structure]:
     deps = sorted(geo.top)
     weights = [geo.weights[d] for d in deps]
     out = []
+    sirets: set[str] = set()
     for reseau, size in NETWORK_SIZES.items():
-        for _ in range(size):
+        for _ in range(size * scale):
             dep = rng.choices(deps, weights)[0]
             served = rng.choices([1, 2, 3, 4, 6], [40, 25, 18, 10, 7])[0]
             pool = geo.top[dep][: max(served * 3, 6)]
@@ -306,7 +307,11 @@ def _structures(geo: _Geography, rng: random.Random) -> list[Structure]:
             name = rng.choice(NAMES[reseau]).format(c=town, d=geo.dep_names[dep])
             shape = rng.choices(list(SHAPE_WEIGHTS), list(SHAPE_WEIGHTS.values()))[0]
             half = rng.random() < HALF_YEARLY_SHARE[reseau]
-            out.append(Structure(reseau, name, _siret(rng), dep, communes, half, shape))
+            siret = _siret(rng)
+            while scale > 1 and siret in sirets:  # benchmarks: distinct senders, no supersession
+                siret = _siret(rng)
+            sirets.add(siret)
+            out.append(Structure(reseau, name, siret, dep, communes, half, shape))
     return out
 
 
@@ -390,13 +395,15 @@ def _spoil(kind: str, s: Structure, identification: dict, rows: list[dict],
 
 
 def write_association_sample(
-    out_dir: Path, seed: int = 20170410, year: int = DEFAULT_YEAR
+    out_dir: Path, seed: int = 20170410, year: int = DEFAULT_YEAR, scale: int = 1
 ) -> AssociationSample:
     """Write ``out_dir/associations/<year>/<réseau>/<siret>_<période>[_corrige].<ext>``.
 
     ``out_dir`` is the landing zone root (as for :func:`vigie.sample.write_sample`).
     Modification times say when each report arrived: within a few weeks before its deadline,
     a tenth of them up to four months late, corrections two to six weeks after the first.
+    ``scale`` (benchmarks) multiplies the structures, hence the reports and rows, with distinct
+    SIRETs; the default gives the same files as before.
     """
     settings = get_settings()
     ref = load_reference(settings.reference_dir)
@@ -404,7 +411,7 @@ def write_association_sample(
     geo = _Geography(ref, geography)
     rng = random.Random(f"{seed}:associations:{year}")
     sample = AssociationSample(Path(out_dir))
-    sample.structures = _structures(geo, rng)
+    sample.structures = _structures(geo, rng, scale)
     spoiled = dict(zip(rng.sample(range(len(sample.structures)), len(INVALID_KINDS)),
                        INVALID_KINDS, strict=True))  # fmt: skip
     for index, s in enumerate(sample.structures):

@@ -148,12 +148,18 @@ def _published(rng: random.Random, year: int, month: int, lag_months: int) -> da
     return moment
 
 
-def generate_indicators(seed: int, until: date, start: date = START) -> pd.DataFrame:
+def generate_indicators(
+    seed: int, until: date, start: date = START, copies: int = 1
+) -> pd.DataFrame:
     """Long frame of :data:`~vigie.sources.police_population.FIELDS`, revisions included.
 
     Months from ``start`` to the last complete month before ``until``; rows published after
     ``until`` are left out (they do not exist yet). ``valeur`` is a whole number (``Int64``),
     ``publie_le`` an ISO 8601 string with the Paris offset, as the API writes it.
+
+    ``copies`` (benchmarks) multiplies the rows: each row is republished ``copies - 1`` more
+    times, one hour apart, with a value off by one (distinct revisions: the loader keeps them
+    all). The default gives the same frame as before.
     """
     rng = random.Random(seed)
     shares = _population_shares()
@@ -197,9 +203,24 @@ def generate_indicators(seed: int, until: date, start: date = START) -> pd.DataF
                         records.append((code, mois, force, indicator, revised, later.isoformat()))
     frame = pd.DataFrame.from_records(records, columns=list(FIELDS))
     frame["valeur"] = frame["valeur"].astype("Int64")
+    if copies > 1:
+        frame = _republished(frame, copies)
     cutoff = datetime(until.year, until.month, until.day, 23, 59, tzinfo=PARIS)
     published_at = pd.to_datetime(frame["publie_le"], utc=True, format="ISO8601")
     return frame[published_at <= pd.Timestamp(cutoff)].reset_index(drop=True)
+
+
+def _republished(frame: pd.DataFrame, copies: int) -> pd.DataFrame:
+    """``frame`` and ``copies - 1`` revisions of each row, one hour apart (benchmarks)."""
+    published = pd.to_datetime(frame["publie_le"], utc=True, format="ISO8601")
+    published = published.dt.tz_convert(str(PARIS))
+    parts = [frame]
+    for copy in range(1, copies):
+        part = frame.copy()
+        part["valeur"] = part["valeur"] + (1 if copy % 2 else 0)
+        part["publie_le"] = (published + pd.Timedelta(hours=copy)).map(lambda t: t.isoformat())
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def summary(seed: int, until: date) -> dict:
