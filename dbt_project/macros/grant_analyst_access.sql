@@ -4,6 +4,7 @@
     group role is created once (NOLOGIN: analysts log in with their own roles, granted
     membership), `marts` is granted, and anything the role holds elsewhere (raw rows, audit,
     reference, staging) is revoked. Also runnable alone: `dbt run-operation grant_analyst_access`.
+    Serialised by an advisory lock: parallel model tasks each run the hook.
 -#}
 {% macro grant_analyst_access() -%}
     {{ return(adapter.dispatch('grant_analyst_access', 'vigie')()) }}
@@ -21,6 +22,9 @@ do $vigie$
 declare
     private_schema text;
 begin
+    -- Cosmos runs one dbt invocation per model, several at once on PostgreSQL: their hooks
+    -- would grant on the same catalog rows together ("tuple concurrently updated").
+    perform pg_advisory_xact_lock(hashtext('vigie.grant_analyst_access'));
     begin
         create role {{ role }} nologin;
     exception when duplicate_object or unique_violation then null;
