@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 export UV_PYTHON ?= 3.11
 
-.PHONY: help install manifest demo test lint pytest up docs bench clean
+.PHONY: help install manifest demo test lint pytest up cluster docs bench bench-warehouse bench-cluster clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,22 +44,29 @@ up: install  ## Airflow UI + scheduler on http://127.0.0.1:8080 (Ctrl-C stops it
 	@echo "        .airflow/simple_auth_manager_passwords.json.generated)"
 	@AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 $(RUN) vigie airflow standalone
 
+cluster: install  ## the production topology without Docker: CeleryExecutor, 2 workers (needs VIGIE_WAREHOUSE_URL on PostgreSQL)
+	@$(RUN) python -m vigie.local_cluster
+
 docs:  ## dbt docs of the warehouse on http://127.0.0.1:8081 (DOCS_PORT=...; Ctrl-C stops it)
 	@echo "[vigie] dbt docs generate (models, tests and the warehouse's catalog)"
 	@$(RUN) python -c 'from vigie.dbt import run_dbt; from vigie.settings import get_settings; run_dbt(["docs", "generate", "--quiet"], get_settings())'
 	@echo "[vigie] serving dbt_project/target on http://127.0.0.1:$(or $(DOCS_PORT),8081)"
 	@$(RUN) python -m http.server --bind 127.0.0.1 --directory dbt_project/target $(or $(DOCS_PORT),8081)
 
-bench: install  ## the stage benchmarks, each against its baseline (minutes; not part of make test)
-	@echo "[vigie] prefecture ingestion vs DuckDB read_csv"
-	@$(RUN) python bench/bench_prefecture_ingest.py
-	@echo "[vigie] police-population API fetch+load vs download only (DuckDB, then PostgreSQL)"
-	@$(RUN) python bench/bench_police_api.py
-	@$(RUN) python bench/bench_police_api.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
-	@echo "[vigie] association reports, time per file"
-	@$(RUN) python bench/bench_associations.py
-	@echo "[vigie] weekly e-mails: render and send to a local SMTP server"
-	@$(RUN) python bench/bench_alerts.py
+SCALES ?= national,x10
+BENCH_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/postgres
+# Cosmos under a real scheduler takes minutes a variant: `make bench-warehouse`, or name scales.
+COSMOS_SCALES ?=
+
+bench: install  ## stages vs baselines at SCALES (national,x10; add x100) -> bench/results/
+	@echo "[vigie] benchmarks at $(SCALES) (PostgreSQL: $(BENCH_POSTGRES))"
+	@$(RUN) python bench/run.py --scales $(SCALES) --postgres $(BENCH_POSTGRES) --cosmos-scales "$(COSMOS_SCALES)"
+
+bench-warehouse: install  ## Cosmos's execution modes under a real scheduler vs plain dbt build (DuckDB, PostgreSQL)
+	@$(RUN) python bench/bench_warehouse.py --postgres $(BENCH_POSTGRES)
+
+bench-cluster: install  ## a year of weekly runs backfilled: Celery (2 workers) vs LocalExecutor
+	@$(RUN) python bench/bench_backfill.py --postgres $(BENCH_POSTGRES)
 
 clean:  ## remove generated data (warehouse, landing, outbox) but keep Airflow's history
 	rm -rf data dbt_project/target dbt_project/logs

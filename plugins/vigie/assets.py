@@ -7,6 +7,7 @@ from datetime import timedelta
 from airflow.sdk import Asset
 
 from vigie.notifications import EngineersNotifier
+from vigie.settings import get_settings
 
 RAW_PREFECTURES = Asset(name="vigie_raw_prefectures", uri="vigie://warehouse/raw/prefectures")
 RAW_POLICE_POPULATION = Asset(
@@ -20,8 +21,10 @@ WAREHOUSE_POOL = "vigie_warehouse"
 
 DEFAULT_ARGS = {
     "owner": "vigie-data",
+    # Two more tries, a minute apart by default (VIGIE_RETRY_DELAY_SECONDS): enough for a
+    # relay restart or a database fail-over, short enough for the Monday e-mails.
     "retries": 2,
-    "retry_delay": timedelta(minutes=1),
+    "retry_delay": timedelta(seconds=get_settings().retry_delay_seconds),
     # Data engineers hear of a task failing for good (never the pilots): vigie.notifications.
     "on_failure_callback": EngineersNotifier(),
 }

@@ -49,6 +49,7 @@ class Settings:
     alerts_timezone: str = "Europe/Paris"
     gx_dir: Path | None = None  # Great Expectations results and Data Docs (see _gx_dir)
     gx_validate: bool = True
+    retry_delay_seconds: int = 60  # between a failed task's tries (a relay or database back)
 
     @property
     def include_dir(self) -> Path:
@@ -138,6 +139,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alerts_timezone=env.get("VIGIE_ALERTS_TIMEZONE", "Europe/Paris"),
         gx_dir=_gx_dir(env.get("VIGIE_GX_DIR"), landing, home),
         gx_validate=env.get("VIGIE_GX_VALIDATE", "true").strip().lower() not in _FALSE,
+        retry_delay_seconds=int(env.get("VIGIE_RETRY_DELAY_SECONDS", "60")),
     )
 
 

@@ -1,0 +1,39 @@
+"""Celery settings for Vigie's workers: Airflow's own, plus dbt imported once per worker.
+
+Every Airflow task runs in a process forked from its Celery worker. A warehouse task (one dbt
+model, through Cosmos) spent about 6.5 s of its ~15 s importing dbt and Cosmos again, in every
+task process (measured by ``bench/bench_warehouse.py`` under a real scheduler). Importing them
+once in the worker, before it forks its pool, makes every task process inherit them.
+
+Used with ``AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=vigie.celery_config.CELERY_CONFIG`` (the
+compose file and ``vigie.local_cluster`` set it). The scheduler and API server import this
+module too, to send tasks: they only get Airflow's defaults, the import runs in workers only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
+from celery.signals import worker_init
+
+log = logging.getLogger(__name__)
+
+CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
+
+
+@worker_init.connect
+def preload_dbt(**_: Any) -> None:
+    """Import dbt's runner, its adapters and Cosmos in the worker's main process."""
+    started = time.perf_counter()
+    try:
+        import cosmos.operators.local  # noqa: F401
+        import dbt.adapters.duckdb
+        import dbt.adapters.postgres
+        import dbt.cli.main  # noqa: F401
+    except ImportError as exc:  # a worker image without dbt still runs the other DAGs
+        log.warning("dbt not preloaded in this worker: %s", exc)
+        return
+    log.info("dbt and Cosmos preloaded in %.1f s", time.perf_counter() - started)
