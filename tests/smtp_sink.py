@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,9 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from vigie.local_cluster import free_port
+
+__all__ = ["Mailbox", "free_port", "smtp_conn_uri", "smtp_server"]
 
 
 @dataclass
@@ -40,12 +42,6 @@ class Mailbox:
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for rcpts, m in self.received if address in rcpts]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

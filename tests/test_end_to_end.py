@@ -13,7 +13,6 @@ import email.policy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from vigie import checks, cli, flows
+from vigie.local_cluster import free_port, stop_process_tree
 from vigie.sample import SampleSummary, shape_of, write_sample
 from vigie.warehouse import Warehouse
 
@@ -99,16 +99,10 @@ def _copy_landing(summary: SampleSummary, target: Path) -> None:
         os.utime(dest, (stat.st_atime, stat.st_mtime))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def airflow_standalone(env: dict[str, str]) -> Iterator[str]:
     """What `make up` starts, on a free port; stopped the way its children need (group signal)."""
-    port = _free_port()
+    port = free_port()
     log = open(Path(env["AIRFLOW_HOME"]) / "standalone.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "vigie.cli", "airflow", "standalone"],
@@ -129,29 +123,9 @@ def airflow_standalone(env: dict[str, str]) -> Iterator[str]:
             pytest.fail("the Airflow API server did not answer within 120 s")
         yield base
     finally:
-        _stop_tree(process)
+        # SIGINT: standalone stops its children only then; the whole tree, collected first.
+        stop_process_tree(process, signal.SIGINT)
         log.close()
-
-
-def _stop_tree(process: subprocess.Popen) -> None:
-    """SIGINT first (standalone stops its children only then), then make sure none survive.
-
-    Standalone's children run in process groups of their own, so a signal to our group is not
-    enough once the parent has gone: collect the whole tree before signalling.
-    """
-    import psutil
-
-    try:
-        tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return
-    os.killpg(process.pid, signal.SIGINT)
-    _, alive = psutil.wait_procs(tree, timeout=30)
-    for proc in alive:
-        proc.terminate()
-    _, alive = psutil.wait_procs(alive, timeout=10)
-    for proc in alive:
-        proc.kill()
 
 
 def _api(base: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
