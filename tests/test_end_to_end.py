@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from vigie import checks, cli, flows
-from vigie.local_cluster import free_port, stop_process_tree
+from vigie.local_cluster import AirflowApi, free_port, stop_process_tree
 from vigie.sample import SampleSummary, shape_of, write_sample
 from vigie.warehouse import Warehouse
 
@@ -128,17 +128,6 @@ def airflow_standalone(env: dict[str, str]) -> Iterator[str]:
         log.close()
 
 
-def _api(base: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        base + path,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
 @pytest.mark.slow
 def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Path) -> None:
     summary, expected = sample
@@ -197,11 +186,9 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
     # What `make up` shows a data engineer: the DAGs and the runs just made.
     with airflow_standalone(env) as base:
         passwords = Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated"
-        password = json.loads(passwords.read_text())["admin"]
-        token = _api(base, "/auth/token", body={"username": "admin", "password": password})
-        token = token["access_token"]
-        dags = {d["dag_id"] for d in _api(base, "/api/v2/dags", token)["dags"]}
-        runs = _api(base, "/api/v2/dags/~/dagRuns", token)["dag_runs"]
+        api = AirflowApi(base, "admin", json.loads(passwords.read_text())["admin"])
+        dags = api.dag_ids()
+        runs = api.call("GET", "/api/v2/dags/~/dagRuns")["dag_runs"]
     assert dags == {path.stem for path in (PROJECT / "dags").glob("*.py")}
     assert {(r["dag_id"], r["state"]) for r in runs} == {(d, "success") for d in cli.PIPELINE}
 

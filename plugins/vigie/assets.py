@@ -7,7 +7,7 @@ from datetime import timedelta
 from airflow.sdk import Asset
 
 from vigie.notifications import EngineersNotifier
-from vigie.settings import get_settings
+from vigie.settings import WAREHOUSE_POOL, get_settings
 
 RAW_PREFECTURES = Asset(name="vigie_raw_prefectures", uri="vigie://warehouse/raw/prefectures")
 RAW_POLICE_POPULATION = Asset(
@@ -16,8 +16,8 @@ RAW_POLICE_POPULATION = Asset(
 RAW_ASSOCIATIONS = Asset(name="vigie_raw_associations", uri="vigie://warehouse/raw/associations")
 MARTS = Asset(name="vigie_marts", uri="vigie://warehouse/marts")
 
-# DuckDB allows one writer process: every task writing the warehouse takes this one-slot pool.
-WAREHOUSE_POOL = "vigie_warehouse"
+__all__ = ["DEFAULT_ARGS", "MARTS", "RAW_ASSOCIATIONS", "RAW_POLICE_POPULATION",
+           "RAW_PREFECTURES", "WAREHOUSE_POOL"]  # fmt: skip
 
 DEFAULT_ARGS = {
     "owner": "vigie-data",

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from vigie.settings import Settings, apply_airflow_env, get_settings
+from vigie.settings import WAREHOUSE_POOL, Settings, apply_airflow_env, get_settings
 
 PIPELINE = (
     "ingest_prefecture_exports",
@@ -84,7 +84,7 @@ def _ensure_airflow_ready() -> None:
             [
                 "pools",
                 "set",
-                "vigie_warehouse",
+                WAREHOUSE_POOL,
                 "1",
                 "DuckDB single writer: every task writing the warehouse",
             ],

@@ -34,9 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigie.settings import SOURCE_TREE_ROOT, airflow_env_defaults
+from vigie.settings import SOURCE_TREE_ROOT, WAREHOUSE_POOL, airflow_env_defaults
 
-WAREHOUSE_POOL = "vigie_warehouse"  # vigie.assets.WAREHOUSE_POOL, without importing airflow
 FINISHED = {"success", "failed"}
 
 

@@ -28,6 +28,11 @@ def _path(value: str, home: Path) -> Path:
     return path if path.is_absolute() else (home / path).resolve()
 
 
+# DuckDB allows one writer process: every task writing the warehouse takes this pool (one slot
+# on DuckDB; several on PostgreSQL). Here, not in vigie.assets, so code without Airflow has it.
+WAREHOUSE_POOL = "vigie_warehouse"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings; build it with :func:`get_settings`."""
