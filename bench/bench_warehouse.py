@@ -54,10 +54,11 @@ POOL = "vigie_warehouse"
 VARIANTS = {
     "cosmos_local": "local",
     "cosmos_watcher": "watcher",
+    "cosmos_watcher_stock": "watcher_stock",
     "cosmos_watcher_batched": "watcher_batched",
     "cosmos_local_after_all": "local_after_all",
 }
-DEFAULT_VARIANTS = ("cosmos_watcher_batched", "cosmos_watcher", "cosmos_local")
+DEFAULT_VARIANTS = ("cosmos_watcher", "cosmos_watcher_stock", "cosmos_local")
 RUN_TIMEOUT_S = 2400  # LOCAL took over 900 s on a loaded 2-core machine
 
 _BASELINE = """

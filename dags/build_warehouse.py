@@ -9,16 +9,20 @@ allows a single writer.
 
 How Cosmos runs dbt is chosen by `VIGIE_COSMOS_EXECUTION_MODE` (read when the file is parsed):
 
-- `local` (default): one `dbt build --select <model>` per task through dbt's in-process
-  runner, tests inline, relationship tests in tasks of their own (54 tasks); works under
-  `dag.test()`.
+- `watcher` (default): Cosmos's WATCHER mode made cheap (`vigie.cosmos_watcher`): one `dbt build`
+  of the whole project in the producer task (the only task in the `vigie_warehouse` pool) and
+  one task per model (31 tasks in all), covering the model and its tests, that starts and ends
+  in the triggerer as dbt reports them: no worker process per model. A model whose build or
+  tests failed fails with dbt's message, what dbt skipped after it is skipped; clearing a task
+  re-runs its model alone (Cosmos's fallback, in the pool). Needs a scheduler and a triggerer.
+- `watcher_stock`: Cosmos's WATCHER mode as shipped (one XCom per dbt event, sensors that start
+  on workers); 87 tasks; kept to measure against.
+- `watcher_batched`: `watcher_stock` with the sensors starting once the producer has finished;
+  works under `dag.test()`.
+- `local`: one `dbt build --select <model>` per task through dbt's in-process runner, tests
+  inline, relationship tests in tasks of their own (54 tasks); works under `dag.test()` (what
+  `vigie run` uses).
 - `local_after_all`: one `dbt run --select <model>` per task, then one task for every test.
-- `watcher`: Cosmos's WATCHER mode: one `dbt build` of the whole project in a producer task
-  (the only task in the `vigie_warehouse` pool) and deferrable sensors, one per model and one
-  per model's tests (84 tasks), that turn green as dbt reports each node. The sensors start
-  beside the producer; needs a real scheduler and a triggerer (hangs under `dag.test()`).
-- `watcher_batched`: the same tasks, the sensors starting once the producer has finished; works
-  under `dag.test()` too.
 
 `bench/bench_warehouse.py` measures them against a plain `dbt build`.
 """
@@ -48,8 +52,9 @@ os.environ.update({k: v for k, v in settings.dbt_env().items() if k not in os.en
 DBT_DIR: Path = settings.dbt_project_dir
 
 # Documented in the module docstring; `bench/bench_warehouse.py` switches it per run.
-EXECUTION_MODE = os.environ.get("VIGIE_COSMOS_EXECUTION_MODE", "local").strip().lower()
-if EXECUTION_MODE in {"watcher", "watcher_batched"}:
+EXECUTION_MODE = os.environ.get("VIGIE_COSMOS_EXECUTION_MODE", "watcher").strip().lower()
+WATCHER_MODES = {"watcher", "watcher_stock", "watcher_batched"}
+if EXECUTION_MODE in WATCHER_MODES:
     execution_config = ExecutionConfig(
         execution_mode=ExecutionMode.WATCHER,
         invocation_mode=InvocationMode.DBT_RUNNER,
@@ -58,9 +63,15 @@ if EXECUTION_MODE in {"watcher", "watcher_batched"}:
         # retried producer (sensors then rerun their model): no retry, a failure is reported.
         setup_operator_args={"pool": WAREHOUSE_POOL, "retries": 0},
     )
-    # Cosmos has no BUILD operator in WATCHER mode: a sensor per model and one for its tests.
-    test_behavior = TestBehavior.AFTER_EACH
+    # Cosmos has no BUILD operator in WATCHER mode: a sensor per model and one for its tests,
+    # or (`watcher`) one task per model that also reports its tests (vigie.cosmos_watcher).
+    test_behavior = TestBehavior.NONE if EXECUTION_MODE == "watcher" else TestBehavior.AFTER_EACH
     operator_args: dict = {"install_deps": False, "poke_interval": 2}
+    if EXECUTION_MODE == "watcher":
+        # In the pool: a task that falls back to running its model on a worker (a clear, a
+        # retry) writes the warehouse like any dbt run. Waiting in the triggerer takes no slot.
+        # No retry: a node that failed in the build fails the same way alone; fix, re-trigger.
+        operator_args |= {"pool": WAREHOUSE_POOL, "retries": 0}
 elif EXECUTION_MODE in {"local", "local_after_all"}:
     execution_config = ExecutionConfig(
         execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
@@ -73,8 +84,8 @@ elif EXECUTION_MODE in {"local", "local_after_all"}:
     operator_args = {"pool": WAREHOUSE_POOL, "install_deps": False}
 else:
     raise ValueError(
-        f"VIGIE_COSMOS_EXECUTION_MODE={EXECUTION_MODE!r}: expected local, local_after_all, "
-        "watcher or watcher_batched"
+        f"VIGIE_COSMOS_EXECUTION_MODE={EXECUTION_MODE!r}: expected watcher, watcher_stock, "
+        "watcher_batched, local or local_after_all"
     )
 
 build_warehouse = DbtDag(
@@ -95,7 +106,9 @@ build_warehouse = DbtDag(
         load_method=LoadMode.DBT_MANIFEST,
         emit_datasets=False,
         test_behavior=test_behavior,
-        should_detach_multiple_parents_tests=True,
+        # LOCAL runs a relationship test after both its models, in a task of its own; WATCHER
+        # reports it with the tests of each model it reads.
+        should_detach_multiple_parents_tests=EXECUTION_MODE.startswith("local"),
     ),
     operator_args=operator_args,
     schedule=RAW_PREFECTURES | RAW_POLICE_POPULATION | RAW_ASSOCIATIONS,  # any source changing
@@ -106,6 +119,11 @@ build_warehouse = DbtDag(
     tags=["vigie", "warehouse", "dbt"],
     doc_md=__doc__,
 )
+
+if EXECUTION_MODE == "watcher":
+    from vigie.cosmos_watcher import speed_up_watcher
+
+    speed_up_watcher(build_warehouse)
 
 if EXECUTION_MODE == "watcher_batched":
     # Sensors start once the producer has finished instead of beside it: on a small machine

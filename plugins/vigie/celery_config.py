@@ -12,14 +12,10 @@ module too, to send tasks: they only get Airflow's defaults, the import runs in 
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 from airflow.providers.celery.executors.default_celery import DEFAULT_CELERY_CONFIG
 from celery.signals import worker_init
-
-log = logging.getLogger(__name__)
 
 CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
 
@@ -27,13 +23,6 @@ CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
 @worker_init.connect
 def preload_dbt(**_: Any) -> None:
     """Import dbt's runner, its adapters and Cosmos in the worker's main process."""
-    started = time.perf_counter()
-    try:
-        import cosmos.operators.local  # noqa: F401
-        import dbt.adapters.duckdb
-        import dbt.adapters.postgres
-        import dbt.cli.main  # noqa: F401
-    except ImportError as exc:  # a worker image without dbt still runs the other DAGs
-        log.warning("dbt not preloaded in this worker: %s", exc)
-        return
-    log.info("dbt and Cosmos preloaded in %.1f s", time.perf_counter() - started)
+    from vigie.preload import preload_dbt as preload
+
+    preload()

@@ -137,9 +137,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run_pipeline() -> int:
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("DBT_QUIET", "true")  # dbt's per-model lines; errors still print
-    # dag.test() runs one task at a time: WATCHER's sensors, started beside the producer, would
-    # wait for it forever. The producer-first variant (dags/build_warehouse.py) works in-process.
-    if os.environ.get("VIGIE_COSMOS_EXECUTION_MODE", "").strip().lower() == "watcher":
+    # dag.test() runs one task at a time, with no triggerer: WATCHER's sensors, started beside
+    # the producer, would wait for it forever. LOCAL (one dbt build per model) works in-process,
+    # and so does the producer-first WATCHER variant when asked for (dags/build_warehouse.py).
+    mode = os.environ.get("VIGIE_COSMOS_EXECUTION_MODE", "").strip().lower()
+    if mode in {"", "watcher"}:
+        os.environ["VIGIE_COSMOS_EXECUTION_MODE"] = "local"
+    elif mode == "watcher_stock":
         os.environ["VIGIE_COSMOS_EXECUTION_MODE"] = "watcher_batched"
     # Progress for a person at a terminal: library chatter stays in the task logs.
     logging.getLogger("cosmos").setLevel(logging.ERROR)

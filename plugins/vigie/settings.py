@@ -181,6 +181,8 @@ def airflow_env_defaults(home: Path | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # LocalExecutor forks this many workers up front; 32 (the default) is waste on 2 cores.
         "AIRFLOW__CORE__PARALLELISM": "4",
+        # Its workers start with dbt imported (vigie.executors): 2.5-6.5 s off every dbt task.
+        "AIRFLOW__CORE__EXECUTOR": "vigie.executors.PreloadingLocalExecutor",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "vigie",  # Cosmos asks for it on every parse
