@@ -106,12 +106,8 @@ def test_warehouse_dag_has_a_task_per_model_from_the_manifest(dagbag) -> None:
         assert kwargs["model_unique_id"] == node["unique_id"]
         assert kwargs["tests"] == tests_of.get(node["unique_id"], 0), name
         # The lineage stays visible: a model's task is downstream of the models it reads.
-        parents = {
-            f"{models_by_id}_run"
-            for models_by_id in (
-                p.split(".")[-1] for p in node["depends_on"]["nodes"] if p.startswith("model.")
-            )
-        }
+        reads = [p.split(".")[-1] for p in node["depends_on"]["nodes"] if p.startswith("model.")]
+        parents = {f"{parent}_run" for parent in reads}
         assert parents <= task.upstream_task_ids, name
 
 
