@@ -14,10 +14,12 @@ loads the raw tables with the ingestion functions the DAGs call, then :func:`mea
   once after, the fastest kept;
 - for each Cosmos execution mode (``VIGIE_COSMOS_EXECUTION_MODE``, read by
   ``dags/build_warehouse.py``): a real Airflow (``airflow standalone``: scheduler,
-  dag-processor, triggerer, API server, LocalExecutor, SQLite) in its own ``AIRFLOW_HOME``
+  dag-processor, triggerer, API server, Vigie's dbt-preloading LocalExecutor, SQLite) in its
+  own ``AIRFLOW_HOME``
   under ``work_dir``, whose DAG folder holds only the project's ``build_warehouse.py``. The
-  ``vigie_warehouse`` pool is created, the DAG unpaused and a run triggered through the REST
-  API, as an operator would. Time = the run's ``end_date - start_date``; the wall time from
+  ``vigie_warehouse`` pool is created, the DAG unpaused and runs triggered one after the other
+  through the REST API, as an operator would (3 by default: the first is reported beside the
+  fastest of the others). Time = the run's ``end_date - start_date``; the wall time from
   the trigger request to the run's success is reported beside it, with a profile of where the
   time goes (sum of task durations, gaps between tasks, the WATCHER producer's own time).
 
@@ -311,7 +313,7 @@ def airflow_refresh(settings: Any, home: Path, mode: str, runs: int = 1) -> dict
                 if time.monotonic() > run_deadline:
                     wall = float("nan")
                     break
-                time.sleep(0.25)
+                time.sleep(1)  # the API server serves the run itself: poll gently
             done.set()
             sampler.join()
             tis = airflow.api(
@@ -325,10 +327,13 @@ def airflow_refresh(settings: Any, home: Path, mode: str, runs: int = 1) -> dict
                 "peak_mem_mb": round(max(peak)),
                 "profile": _profile(tis),
             })  # fmt: skip
-    last = dict(results[-1])
-    if runs > 1:
-        last["first_run_s"] = results[0]["run_s"]
-    return last
+    # Best of the warm runs, as the baseline is the best of its runs: on a shared two-core
+    # machine either side only ever loses time to its neighbours. Every run is reported.
+    warm = [r for r in results[1:] if r["state"] == "success" and r["run_s"]] or results[-1:]
+    best = dict(min(warm, key=lambda r: r["run_s"] or float("inf")))
+    best["first_run_s"] = results[0]["run_s"]
+    best["runs_s"] = [r["run_s"] for r in results]
+    return best
 
 
 def marts_rows(settings: Any) -> int | None:
@@ -352,12 +357,14 @@ def measure(settings: Settings, work_dir: Path, scale: str, variants: tuple[str,
 
     ``settings`` points at a warehouse whose raw tables are loaded. ``variants`` defaults to
     ``VIGIE_BENCH_WAREHOUSE_VARIANTS`` (comma-separated) or :data:`DEFAULT_VARIANTS`; ``runs``
-    (triggered runs per Airflow) to ``VIGIE_BENCH_WAREHOUSE_RUNS`` or 1.
+    (triggered runs per Airflow) to ``VIGIE_BENCH_WAREHOUSE_RUNS`` or 3: the first one pays
+    the triggerer's one-time start of its execution API client (~5 s of CPU); the fastest of
+    the others is kept, every one reported.
     """
     if variants is None:
         env = os.environ.get("VIGIE_BENCH_WAREHOUSE_VARIANTS", "")
         variants = tuple(v.strip() for v in env.split(",") if v.strip()) or DEFAULT_VARIANTS
-    runs = runs or int(os.environ.get("VIGIE_BENCH_WAREHOUSE_RUNS", "1"))
+    runs = runs or int(os.environ.get("VIGIE_BENCH_WAREHOUSE_RUNS", "3"))
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     engine = settings.warehouse_kind
@@ -375,7 +382,7 @@ def measure(settings: Settings, work_dir: Path, scale: str, variants: tuple[str,
             "stage": "warehouse_refresh", "variant": variant, "engine": engine, "scale": scale,
             "time_s": result["run_s"] if result["state"] == "success" else None,
             "wall_s": result["wall_s"], "state": result["state"],
-            "first_run_s": result.get("first_run_s"),
+            "first_run_s": result.get("first_run_s"), "runs_s": result.get("runs_s"),
             "rows": marts_rows(settings), "peak_mem_mb": result["peak_mem_mb"],
             "profile": result["profile"],
         })  # fmt: skip
@@ -422,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                         help=f"comma-separated, among {', '.join(VARIANTS)}")  # fmt: skip
     parser.add_argument("--skip-duckdb", action="store_true", help="PostgreSQL only")
-    parser.add_argument("--runs", type=int, default=1, help="triggered runs per Airflow")
+    parser.add_argument("--runs", type=int, default=3, help="triggered runs per Airflow")
     parser.add_argument("--work-dir", help="keep the Airflow homes and logs here")
     args = parser.parse_args(argv)
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())

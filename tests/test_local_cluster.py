@@ -154,6 +154,10 @@ def test_weekly_flow_through_the_rest_api_with_the_relay_down_at_first(
     api.unpause("build_warehouse")
     build = api.wait_for_run("build_warehouse", api.trigger("build_warehouse"), 1500)
     assert build["state"] == "success"
+    # One dbt build on a Celery worker; every model's task started and ended in the triggerer.
+    tasks = api.task_instances("build_warehouse", build["dag_run_id"])
+    assert {t["state"] for t in tasks} == {"success"}
+    assert [t["task_id"] for t in tasks if t["queued_when"]] == ["dbt_producer_watcher"]
 
     # Unpaused, the weekly DAG runs for the Monday just past (the latest cron time), as it
     # would at 07:00 that day; nobody listens on the relay's port yet.
