@@ -66,7 +66,7 @@ if EXECUTION_MODE in WATCHER_MODES:
     # Cosmos has no BUILD operator in WATCHER mode: a sensor per model and one for its tests,
     # or (`watcher`) one task per model that also reports its tests (vigie.cosmos_watcher).
     test_behavior = TestBehavior.NONE if EXECUTION_MODE == "watcher" else TestBehavior.AFTER_EACH
-    operator_args: dict = {"install_deps": False, "poke_interval": 2}
+    operator_args: dict = {"poke_interval": 2}
     if EXECUTION_MODE == "watcher":
         # In the pool: a task that falls back to running its model on a worker (a clear, a
         # retry) writes the warehouse like any dbt run. Waiting in the triggerer takes no slot.
@@ -81,7 +81,7 @@ elif EXECUTION_MODE in {"local", "local_after_all"}:
     # models (a relationship) gets its own task after both, instead of failing before the
     # second exists.
     test_behavior = TestBehavior.BUILD if EXECUTION_MODE == "local" else TestBehavior.AFTER_ALL
-    operator_args = {"pool": WAREHOUSE_POOL, "install_deps": False}
+    operator_args = {"pool": WAREHOUSE_POOL}
 else:
     raise ValueError(
         f"VIGIE_COSMOS_EXECUTION_MODE={EXECUTION_MODE!r}: expected watcher, watcher_stock, "
@@ -94,6 +94,7 @@ build_warehouse = DbtDag(
         dbt_project_path=DBT_DIR,
         manifest_path=DBT_DIR / "target" / "manifest.json",
         project_name="vigie",
+        install_dbt_deps=False,  # the project has no packages: no `dbt deps` in every task
     ),
     profile_config=ProfileConfig(
         profile_name="vigie",
