@@ -89,10 +89,9 @@ def small_frame(
     return frame
 
 
-def _records(frame: pd.DataFrame, ordered: bool = False) -> list[dict[str, Any]]:
-    """Frame -> JSON-ready rows in serving order (valeur a number or null); ``ordered``: the
-    frame is already in that order."""
-    rows = frame[COLUMNS] if ordered else frame[COLUMNS].sort_values(SERVING_ORDER, kind="stable")
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Frame -> JSON-ready rows in serving order (valeur a number or null)."""
+    rows = frame[COLUMNS].sort_values(SERVING_ORDER, kind="stable")
     out = []
     for code, mois, force, indicateur, valeur, publie_le in rows.itertuples(index=False):
         if valeur is None or valeur is pd.NA or (isinstance(valeur, float) and math.isnan(valeur)):
@@ -143,8 +142,8 @@ class ParquetIndicators:
         if index not in self._cache:
             if len(self._cache) >= 2:
                 self._cache.pop(next(iter(self._cache)))
-            table = self._file.read_row_group(index, columns=COLUMNS)
-            self._cache[index] = _records(table.to_pandas(), ordered=True)
+            # Arrow's own conversion: the file's types are already the JSON's (int64 or null).
+            self._cache[index] = self._file.read_row_group(index, columns=COLUMNS).to_pylist()
         return self._cache[index]
 
     def rows(self, depuis: str, jusqua: str, offset: int, limit: int) -> list[dict[str, Any]]:
