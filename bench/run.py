@@ -159,8 +159,9 @@ GENERATORS = ("sample.py", "sample_associations.py", "sample_police.py", "associ
 def _sample_key(cfg: dict[str, Any]) -> str:
     """What the generated data depends on: scale, date, parts, generators, reference, seeds."""
     digest = hashlib.sha256()
-    parts = sorted(cfg["stages"] & {"prefectures", "police", "associations", "warehouse",
-                                    "alerts", "flow"})  # fmt: skip
+    whole = bool(cfg["stages"] & {"warehouse", "alerts", "flow"})  # these need every part
+    parts = sorted(p for p in ("prefectures", "police", "associations")
+                   if whole or p in cfg["stages"])  # fmt: skip
     spec = {"scale": SCALES[cfg["scale"]], "today": TODAY.isoformat(), "parts": parts}
     digest.update(json.dumps(spec, sort_keys=True).encode())
     digest.update(inspect.getsource(_generate).encode())  # seeds and arguments live there
