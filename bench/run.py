@@ -18,8 +18,8 @@ Then the weekly flow runs on an empty warehouse (full refresh), one step per pro
 Airflow runs one task per process, through the functions the DAG tasks call
 (``vigie.flows``, ``api_loading``, ``association_loading``); one new week of files lands
 (3 prefecture resends, 5 association reports, one more API week) and the flow runs again
-(incremental). The stage rows come from those steps, each beside a baseline measured in the
-same run:
+(incremental: its dbt step builds only what the week changed, ``vigie.dbt_selection``). The
+stage rows come from those steps, each beside a baseline measured in the same run:
 
 - prefecture ingestion vs DuckDB ``read_csv`` of the same (loaded) rows as clean CSVs;
 - police-population API fetch+load vs downloading the same pages without loading;
@@ -29,6 +29,10 @@ same run:
 - the weekly checks and the e-mails (rendered, written to the outbox);
 - the whole flow, full and incremental (ratio incremental / full);
 - DAG file parse times (each ``dags/*.py`` in a fresh process, as tests/test_dags.py).
+
+Generated samples are kept in ``--sample-cache`` (one per scale, keyed by scale, date,
+stages and generator sources) and copied on the next run; the police pages are served from a
+Parquet file, a few row groups in memory (x100 holds 17 million rows).
 
 Peak memory is each step process's ``ru_maxrss`` (imports included: what an Airflow task
 process would hold). Results: ``<out>/<date>.json`` (rows and machine), ``<out>/<date>.md``
