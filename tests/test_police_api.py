@@ -225,3 +225,28 @@ def test_a_login_in_the_connection_never_replaces_the_bearer_token(server, setti
                                  today=TODAY)  # fmt: skip
     assert report["rows_inserted"] == 168
     assert {status for _, status in server.requests} == {200}
+
+
+def test_pages_served_from_a_parquet_file_are_those_of_the_frame(tmp_path) -> None:
+    """The benchmarks serve 17 million rows from a file (memory bounded): a client must get
+    exactly the pages it would get from the same rows in memory, windows included."""
+    from vigie import sample_police
+    from vigie.police_api import PoliceApiClient
+    from vigie.police_demo_server import ParquetIndicators
+
+    until, start = date(2025, 5, 20), date(2024, 9, 1)
+    path = tmp_path / "indicators.parquet"
+    rows = sample_police.write_indicators_parquet(path, 7, until, start=start, copies=2)
+    frame = sample_police.generate_indicators(7, until, start=start, copies=2)
+    assert rows == len(frame) > 5_000
+    fetched = []
+    for source in (frame, ParquetIndicators(str(path))):
+        with PoliceApiServer(source, token=TOKEN) as server:
+            config = ApiConfig(base_url=server.url, token=TOKEN, page_size=700)
+            with PoliceApiClient(config) as client:
+                fetched.append([
+                    [page.rows for page in client.fetch(depuis, "2025-04")]
+                    for depuis in (None, "2025-02")
+                ])  # fmt: skip
+    assert fetched[0] == fetched[1]
+    assert sum(len(rows) for rows in fetched[1][0]) == len(frame)

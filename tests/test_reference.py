@@ -353,3 +353,38 @@ def test_reference_refresh_keeps_the_views_that_read_it(settings_on_both_engines
     assert again == first
     with warehouse.transaction() as tx:
         assert tx.fetchall("SELECT count(*) FROM staging.departements_seen")[0][0] == 101
+
+
+def test_an_unchanged_reference_is_left_alone_and_a_new_one_replaces_it_in_place(
+    settings_on_both_engines,
+) -> None:
+    """Every ingestion run refreshes the reference; rewriting identical rows would make the
+    next warehouse build rebuild every dimension for nothing (vigie.dbt_selection), so an
+    unchanged list is skipped, and a changed one still replaces the rows under the views."""
+    from dataclasses import replace
+
+    from vigie.loading import ensure_schema, refresh_reference
+    from vigie.reference import load_reference
+    from vigie.warehouse import Warehouse
+
+    warehouse = Warehouse(settings_on_both_engines)
+    reference = load_reference()
+    ensure_schema(warehouse)
+    refresh_reference(warehouse, reference)
+    loads = "SELECT table_name, loaded_at FROM audit.reference_loads ORDER BY table_name"
+    with warehouse.transaction() as tx:
+        before = tx.fetchall(loads)
+        tx.execute("CREATE SCHEMA IF NOT EXISTS staging")
+        tx.execute("CREATE VIEW staging.departements_seen AS SELECT * FROM reference.departements")
+    assert [name for name, _ in before] == ["communes", "departements", "qpv", "zsp"]
+    assert refresh_reference(warehouse, reference)["departements"] == 101
+    with warehouse.transaction() as tx:
+        assert tx.fetchall(loads) == before  # nothing rewritten
+
+    fewer = replace(reference, departements=reference.departements.iloc[:100].copy())
+    assert refresh_reference(warehouse, fewer)["departements"] == 100
+    with warehouse.transaction() as tx:
+        after = dict(tx.fetchall(loads))
+        assert tx.fetchall("SELECT count(*) FROM staging.departements_seen")[0][0] == 100
+    assert after["departements"] > dict(before)["departements"]
+    assert after["communes"] == dict(before)["communes"]

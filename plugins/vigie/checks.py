@@ -106,14 +106,20 @@ def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> 
         "d.code_departement AND s.annee = y.annee ORDER BY 1, 3",
         years,
     ))  # fmt: skip
+    # Only the three largest per département and year leave the database (at x10 the
+    # uncounted actions are tens of thousands, and each became a Python dict).
     uncounted = _records(tx.fetch_frame(
-        "SELECT code_departement, annee, numero_dossier, porteur, montant_attribue, "
-        "source_file_name, source_file_sha256, source_row, row_number() OVER (PARTITION BY "
-        "code_departement, annee ORDER BY montant_attribue DESC, numero_dossier) AS rang "
-        "FROM marts.fct_fipd_action WHERE in_scope AND counted_located = 0 "
-        "AND annee IN (?, ?)",
+        "SELECT * FROM (SELECT code_departement, annee, numero_dossier, porteur, "
+        "montant_attribue, source_file_name, source_file_sha256, source_row, row_number() "
+        "OVER (PARTITION BY code_departement, annee ORDER BY montant_attribue DESC, "
+        "numero_dossier) AS rang FROM marts.fct_fipd_action WHERE in_scope AND "
+        "counted_located = 0 AND annee IN (?, ?)) AS ranked WHERE rang <= 3 "
+        "ORDER BY code_departement, annee, rang",
         years,
     ))  # fmt: skip
+    top_by_key: dict[tuple[str, int], list[dict]] = {}
+    for u in uncounted:
+        top_by_key.setdefault((u["code_departement"], int(u["annee"])), []).append(u)
     files = _records(tx.fetch_frame(
         "SELECT code_departement, annee, source_file_name, source_file_sha256, count(*) AS rows "
         "FROM marts.fct_fipd_action WHERE annee IN (?, ?) GROUP BY 1, 2, 3, 4",
@@ -123,8 +129,7 @@ def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> 
     for share in shares:
         dep, annee = share["code_departement"], int(share["annee"])
         key = (dep, annee)
-        top = [u for u in uncounted if (u["code_departement"], int(u["annee"])) == key
-               and u["rang"] <= 3]  # fmt: skip
+        top = top_by_key.get(key, [])
         target = share["target"] if share["target"] is not None else settings.fipd_target
         period = "année en cours" if annee == week.year else "dernière année close"
         status = {"below_target": "alert", "ok": "ok"}.get(share["status"] or "", "no_data")

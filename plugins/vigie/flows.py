@@ -71,12 +71,32 @@ def log_load_summary(source: str, reports: list) -> dict[str, dict[str, int]]:
     return {"status": dict(statuses), "reasons": dict(reasons)}
 
 
-def build_warehouse(settings: Settings | None = None, select: str | None = None) -> None:
-    """A plain ``dbt build`` (the CLI's and tests' path; Airflow runs the models via Cosmos)."""
+def build_warehouse(
+    settings: Settings | None = None, select: str | None = None, *, changed_only: bool = False
+) -> dict:
+    """A plain ``dbt build`` (the CLI's and tests' path; Airflow runs the models via Cosmos).
+
+    ``changed_only``: only the models downstream of the sources that changed since the last
+    recorded build, and their tests (:mod:`vigie.dbt_selection`); a full build when nothing
+    is recorded or the project changed. A whole build (no ``select``) is recorded too, so the
+    next ``changed_only`` build has something to compare with. Returns what ran.
+    """
+    import time
+
+    from vigie import dbt_selection
     from vigie.dbt import run_dbt
 
-    args = ["build"] + (["--select", select] if select else [])
-    run_dbt(args, settings or get_settings())
+    settings = settings or get_settings()
+    if select:
+        run_dbt(["build", "--select", select], settings)
+        return {"mode": "select", "reason": select, "changed": []}
+    plan = dbt_selection.plan_build(settings, full=not changed_only)
+    log.info("warehouse build: %s (%s)", plan.mode, plan.reason)
+    started = time.perf_counter()
+    if plan.mode != "nothing":
+        run_dbt(plan.dbt_args(), settings)
+        dbt_selection.record_build(settings, plan, time.perf_counter() - started)
+    return plan.as_dict()
 
 
 def week_start_of(day: date) -> date:

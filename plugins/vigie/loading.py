@@ -7,6 +7,7 @@ older one, whose rows stay in history (``audit.file_loads.status = 'superseded'`
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import Counter
@@ -34,6 +35,10 @@ LINEAGE_DDL = """
     loaded_at TIMESTAMP WITH TIME ZONE NOT NULL,
     dag_run_id VARCHAR
 """
+# What each reference list's last refresh wrote (refresh_reference skips unchanged lists).
+REFERENCE_LOADS_DDL = """CREATE TABLE IF NOT EXISTS audit.reference_loads (
+    table_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, rows_loaded BIGINT NOT NULL,
+    loaded_at TIMESTAMP WITH TIME ZONE NOT NULL)"""
 SCHEMA_DDL = [
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SCHEMA IF NOT EXISTS audit",
@@ -56,6 +61,7 @@ SCHEMA_DDL = [
         rows_loaded INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
         sender VARCHAR, period VARCHAR, file_modified_at TIMESTAMP WITH TIME ZONE,
         received_at TIMESTAMP WITH TIME ZONE NOT NULL, dag_run_id VARCHAR)""",
+    REFERENCE_LOADS_DDL,
     """CREATE TABLE IF NOT EXISTS audit.load_rejects (
         source_file_sha256 VARCHAR NOT NULL, source_file_name VARCHAR NOT NULL,
         source_row INTEGER NOT NULL, column_name VARCHAR NOT NULL, value VARCHAR,
@@ -99,8 +105,19 @@ def ensure_schema(warehouse: Warehouse) -> None:
             tx.execute(statement)
 
 
+def reference_digest(frame: pd.DataFrame) -> str:
+    """A checksum of a reference list's columns, types and rows (order included)."""
+    digest = hashlib.sha256(repr(list(frame.dtypes.astype(str).items())).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def refresh_reference(warehouse: Warehouse, reference: ReferenceData) -> dict[str, int]:
     """Replace the ``reference`` schema's tables with the lists in force, in one transaction.
+
+    A list whose checksum, columns and row count match what the last refresh recorded in
+    ``audit.reference_loads`` is left as it is: every ingestion run refreshes the reference,
+    and rewriting unchanged rows would make the next warehouse build believe they changed.
 
     The rows are replaced in place: the warehouse's staging views read these tables, and on
     PostgreSQL a table with dependent views cannot be dropped (every ingestion after the first
@@ -109,12 +126,22 @@ def refresh_reference(warehouse: Warehouse, reference: ReferenceData) -> dict[st
     """
     counts: dict[str, int] = {}
     with warehouse.transaction() as tx:
+        for schema in ("audit", "reference"):
+            tx.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        tx.execute(REFERENCE_LOADS_DDL)
+        recorded = dict(tx.fetchall("SELECT table_name, sha256 FROM audit.reference_loads"))
         for name in REFERENCE_TABLES:
             frame: pd.DataFrame = getattr(reference, name).copy()
             frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
+            digest = reference_digest(frame)
             existing = [c for (c,) in tx.fetchall(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = "
                 "'reference' AND table_name = ? ORDER BY ordinal_position", [name])]  # fmt: skip
+            if existing == list(frame.columns) and recorded.get(name) == digest:
+                rows = tx.fetchall(f"SELECT count(*) FROM reference.{name}")[0][0]
+                if rows == len(frame):
+                    counts[name] = rows
+                    continue
             if existing == list(frame.columns):
                 tx.execute(f"DELETE FROM reference.{name}")
             else:
@@ -122,6 +149,12 @@ def refresh_reference(warehouse: Warehouse, reference: ReferenceData) -> dict[st
                 tx.execute(f"DROP TABLE IF EXISTS reference.{name}{cascade}")
                 tx.execute(f"CREATE TABLE reference.{name} ({_columns_ddl(frame)})")
             counts[name] = tx.insert_frame(f"reference.{name}", frame)
+            tx.execute("DELETE FROM audit.reference_loads WHERE table_name = ?", [name])
+            tx.execute(
+                "INSERT INTO audit.reference_loads (table_name, sha256, rows_loaded, loaded_at) "
+                "VALUES (?, ?, ?, ?)",
+                [name, digest, counts[name], datetime.now(UTC)],
+            )
     return counts
 
 
