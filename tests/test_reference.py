@@ -376,7 +376,7 @@ def test_an_unchanged_reference_is_left_alone_and_a_new_one_replaces_it_in_place
         before = tx.fetchall(loads)
         tx.execute("CREATE SCHEMA IF NOT EXISTS staging")
         tx.execute("CREATE VIEW staging.departements_seen AS SELECT * FROM reference.departements")
-    assert [name for name, _ in before] == ["communes", "departements", "qpv", "zsp"]
+    assert [name for name, _ in before] == ["communes", "departements", "epci", "qpv", "zsp"]
     assert refresh_reference(warehouse, reference)["departements"] == 101
     with warehouse.transaction() as tx:
         assert tx.fetchall(loads) == before  # nothing rewritten

@@ -238,9 +238,14 @@ def test_contrats_de_ville_show_the_annex_status_over_time(built) -> None:
 def test_data_freshness_per_source_and_sender(built) -> None:
     fresh = _frame(built, "SELECT * FROM marts.data_freshness").set_index(["source", "sender"])
     audit = _frame(built, "SELECT sender, rows_loaded, rows_rejected, status FROM audit.file_loads")
+    lists = {"departements", "communes", "epci", "qpv", "zsp"}
     assert set(fresh.index) == {("prefectures", d) for d in DEPARTEMENTS} | {
         ("prefectures", "unknown")
-    }
+    } | {("reference", name) for name in lists}
+    # Each reference list says when its content last changed, and how many rows it holds.
+    epci = fresh.loc[("reference", "epci")]
+    assert epci["channel"] == "reference" and not pd.isna(epci["last_load_at"])
+    assert epci["rows_loaded"] == _rows(built, "SELECT count(*) FROM reference.epci")[0][0] > 1000
     row_93 = fresh.loc[("prefectures", "93")]
     mine = audit[audit["sender"] == "93"]
     assert row_93["nb_deliveries"] == 5 + 4  # five FIPD years, four follow-up files
@@ -272,9 +277,12 @@ def test_dimensions_hold_the_reference(built) -> None:
     )
     assert communes == {"2A004": "2A", "97411": "974", "75056": "75", "13055": "13"}
     grand_paris = _rows(
-        built, "SELECT codes_departements FROM marts.dim_epci WHERE siren_epci = '200054781'"
+        built,
+        "SELECT codes_departements, nom_epci FROM marts.dim_epci WHERE siren_epci = '200054781'",
     )
     assert grand_paris and {"75", "92", "93", "94"} <= set(grand_paris[0][0].split("|"))
+    assert grand_paris[0][1] == "Métropole du Grand Paris"
+    assert _rows(built, "SELECT count(*) FROM marts.dim_epci WHERE nom_epci IS NULL") == [(0,)]
     geographies = dict(
         _rows(
             built, "SELECT geographie, min(premiere_annee) FROM marts.dim_qpv GROUP BY geographie"

@@ -94,7 +94,7 @@ RAW_TABLES = {
     ("prefectures", "fipd"): "raw.prefecture_fipd_actions",
     ("prefectures", "contrats"): "raw.prefecture_contrats_de_ville",
 }
-REFERENCE_TABLES = ("departements", "communes", "qpv", "zsp")
+REFERENCE_TABLES = ("departements", "communes", "qpv", "zsp", "epci")
 LIVE_STATUSES = ("loaded", "loaded_with_rejects")
 
 

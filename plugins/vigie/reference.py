@@ -57,6 +57,7 @@ class ReferenceData:
     # codes_communes ('|'-joined 5-character codes)
     zsp: pd.DataFrame  # code_zsp, nom_zsp, code_departement, codes_communes, force,
     # date_creation (ISO text)
+    epci: pd.DataFrame  # siren_epci, nom_epci (the EPCI à fiscalité propre with a member here)
 
 
 # --- code normalisation -------------------------------------------------------------------
@@ -308,7 +309,7 @@ def shipped_dir() -> Path:
     return candidate if (candidate / "geo" / "departements.csv").is_file() else SHIPPED_DIR
 
 
-def _read_geo(geo_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_geo(geo_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     def read(name: str) -> pd.DataFrame:
         return pd.read_csv(geo_dir / f"{name}.csv", dtype="string", keep_default_na=False)
 
@@ -327,7 +328,8 @@ def _read_geo(geo_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         "Int64"
     )
     communes["siren_epci"] = communes["siren_epci"].replace("", pd.NA)
-    return deps, communes
+    epci = read("epci").rename(columns={"code": "siren_epci", "nom": "nom_epci"})
+    return deps, communes, epci
 
 
 def _pick(name: str, reference_dir: Path | None, shipped: Path) -> Path:
@@ -343,12 +345,13 @@ def _stamp(path: Path) -> tuple[str, int, int]:
 
 @lru_cache(maxsize=8)
 def _load(shipped: Path, qpv: tuple[str, int, int], zsp: tuple[str, int, int]) -> ReferenceData:
-    departements, communes = _read_geo(shipped / "geo")
+    departements, communes, epci = _read_geo(shipped / "geo")
     return ReferenceData(
         departements=departements,
         communes=communes,
         qpv=read_anct_qpv(Path(qpv[0])),
         zsp=read_zsp(Path(zsp[0])),
+        epci=epci,
     )
 
 

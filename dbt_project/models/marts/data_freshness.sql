@@ -3,7 +3,8 @@
     loaded, and the rows loaded and rejected over its whole history. Files come from
     audit.file_loads (a file whose rows could not be read, hence whose sender is unknown, is
     counted under `sender = 'unknown'`); the police-population API is one more sender of the
-    `police_population` source, named by its base URL, from audit.api_fetches.
+    `police_population` source, named by its base URL, from audit.api_fetches; each reference
+    list is a sender of the `reference` source, loaded when its content last changed.
 -#}
 with files as (
     select
@@ -31,10 +32,25 @@ fetches as (
     from {{ ref('stg_audit__api_fetches') }}
 ),
 
+reference_lists as (
+    select
+        'reference' as source,
+        table_name as sender,
+        'reference' as channel,
+        loaded_at as received_at,
+        loaded_at,
+        rows_loaded,
+        0 as rows_rejected,
+        0 as is_quarantined
+    from {{ ref('stg_audit__reference_loads') }}
+),
+
 deliveries as (
     select * from files
     union all
     select * from fetches
+    union all
+    select * from reference_lists
 )
 
 select

@@ -1,7 +1,7 @@
 {#-
     One row per EPCI (intercommunalité à fiscalité propre) that has a member commune in the
-    reference, built from the communes' SIREN; the name comes from reference.epci when the
-    reference loader provides it (null until then).
+    reference, built from the communes' SIREN; the name comes from reference.epci (null only
+    in a warehouse whose reference predates that list).
 -#}
 with members as (
     select
