@@ -92,6 +92,19 @@ def test_multi_page_fetch_loads_every_row_with_lineage(server, frame, settings) 
     assert fetches[["pages", "rows_received", "rows_inserted"]].values.tolist() == [[4, 168, 168]]
 
 
+def test_a_fetch_is_staged_page_batch_by_batch_and_loaded_once(
+    server, frame, settings, monkeypatch
+) -> None:
+    # Pages are parsed and staged as they arrive (memory holds one batch, not the fetch); the
+    # rows only become visible when the last page is in, once each.
+    monkeypatch.setattr(api_loading, "PAGES_PER_BATCH", 1)
+    report = api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
+    assert (report["pages"], report["rows_received"], report["rows_inserted"]) == (4, 168, 168)
+    raw = _raw(settings)
+    assert len(raw) == 168 and raw.groupby("page").size().tolist() == [50, 50, 50, 18]
+    assert _fetches(settings)["rows_inserted"].tolist() == [168]
+
+
 def test_same_fetch_twice_inserts_nothing_new(server, settings) -> None:
     config = _config(server, Sleeps())
     api_loading.run_api("run-1", settings, config, today=TODAY)
