@@ -55,8 +55,9 @@ docs:  ## dbt docs of the warehouse on http://127.0.0.1:8081 (DOCS_PORT=...; Ctr
 
 SCALES ?= national,x10
 BENCH_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/postgres
-# Cosmos under a real scheduler takes minutes a variant: `make bench-warehouse`, or name scales.
-COSMOS_SCALES ?=
+# The warehouse DAG under a real scheduler (3 runs per engine, ~3 min each) at these scales;
+# the slower Cosmos modes run apart: `make bench-warehouse`.
+COSMOS_SCALES ?= national
 
 bench: install  ## stages vs baselines at SCALES (national,x10; add x100) -> bench/results/
 	@echo "[vigie] benchmarks at $(SCALES) (PostgreSQL: $(BENCH_POSTGRES))"
