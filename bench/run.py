@@ -734,7 +734,8 @@ def _warehouse_measure(cfg: dict[str, Any], scale: str, log: Path) -> list[dict]
                 "error": ""
                 if measured.get("state", "success") == "success"
                 else str(measured.get("state")),
-                "note": f"trigger-to-success {_fmt(measured.get('wall_s'), 's')} s; baselines "
+                "note": f"trigger-to-success {_fmt(measured.get('wall_s'), 's')} s; runs "
+                f"{measured.get('runs_s')} (best warm one kept); baselines "
                 f"{measured.get('baselines_s')}; profile "
                 f"{json.dumps(measured.get('profile'), default=str)[:200]}",
                 "profile": measured.get("profile"),
