@@ -66,6 +66,20 @@ def test_cosmos_test_filters_are_dropped_from_the_producer_so_dbt_build_runs_the
     assert _without_resource_types(flags) == ["--vars", "{}"]
 
 
+def test_a_failed_unit_test_fails_its_model_instead_of_leaving_it_skipped() -> None:
+    share = "model.vigie.fipd_priority_share"
+    board = NodeStatusBoard({share: ["test.vigie.not_null_share"]})
+    board.record("unit_test.vigie.fipd_priority_share.exactly_75_percent", "fail", "got 0.74")
+    board.record(share, "skipped")
+    board.record("test.vigie.not_null_share", "skipped")
+    snapshot = board.snapshot()
+    assert snapshot["nodes"][share] == "error"
+    assert "exactly_75_percent failed: got 0.74" in snapshot["messages"][share]
+    event = decide(BuildSnapshot("failed", snapshot["nodes"], snapshot["tests"],
+                                 snapshot["messages"]), share, 1, False, 1)  # fmt: skip
+    assert isinstance(event, TaskFailedEvent)
+
+
 @pytest.fixture(scope="module")
 def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory):
     """The tiny sample's reference and association reports in a DuckDB warehouse."""

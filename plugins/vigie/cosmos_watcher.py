@@ -79,6 +79,7 @@ class NodeStatusBoard:
         with self._lock:
             nodes = dict(self._nodes)
             messages = dict(self._messages)
+        _blame_failed_unit_tests(nodes, messages)
         tests: dict[str, str] = {}
         for model, test_ids in self._tests_per_model.items():
             statuses = [nodes.get(t) for t in test_ids]
@@ -88,6 +89,24 @@ class NodeStatusBoard:
                 if failed:
                     messages.setdefault(model, "; ".join(messages[t] for t in failed))
         return {"nodes": nodes, "tests": tests, "messages": messages}
+
+
+def _blame_failed_unit_tests(nodes: dict[str, str], messages: dict[str, str]) -> None:
+    """A model dbt skipped because one of its unit tests failed is reported failed, not skipped.
+
+    dbt runs a model's unit tests (``unit_test.<package>.<model>.<name>``) before the model and
+    skips the model when one fails: its task should be red with the unit test's message (a
+    change broke the logic), not grey like a model skipped after an upstream failure.
+    """
+    for unique_id, status in list(nodes.items()):
+        if not unique_id.startswith("unit_test.") or status not in FAILED_STATUSES:
+            continue
+        _, package, model_name, *_ = unique_id.split(".")
+        model = f"model.{package}.{model_name}"
+        if nodes.get(model) in {None, "skipped"}:
+            nodes[model] = "error"
+            detail = messages.get(unique_id, "")
+            messages[model] = f"unit test {unique_id} failed" + (f": {detail}" if detail else "")
 
 
 class StatusPublisher:
