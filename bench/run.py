@@ -404,6 +404,11 @@ def child_main(step: str, cfg_path: str) -> int:
     import airflow.sdk  # noqa: F401
     from vigie.preload import preload_dbt
 
+    if SCALES[cfg["scale"]]["factor"] >= 100:
+        # 100 times a real year of FIPD actions sums past the marts' plausibility bound (1 G€
+        # a row, tested by dbt): raised for this synthetic scale only.
+        os.environ.setdefault("VIGIE_FIPD_AMOUNT_MAX_EUR", str(10**12))
+
     preload_dbt()
     try:
         out = _step(step, cfg)
