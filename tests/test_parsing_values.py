@@ -134,6 +134,26 @@ def test_luhn_accepts_real_siret_and_refuses_a_typo() -> None:
     assert luhn_ok(pd.Series(["73282932000074", "73282932000075"])).tolist() == [True, False]
 
 
+def _luhn(digits: str) -> bool:
+    """The textbook check, one string at a time: what the vectorised one must agree with."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+@given(st.lists(st.text(alphabet="0123456789", min_size=1, max_size=16), max_size=40))
+def test_luhn_property_agrees_with_the_textbook_check_whatever_the_lengths(codes) -> None:
+    """SIRENs (9) and SIRETs (14) side by side in one column, and any other length."""
+    assert luhn_ok(pd.Series(codes, dtype="string")).tolist() == [_luhn(c) for c in codes]
+
+
+def test_luhn_ignores_spaces_and_refuses_blanks_and_non_digits() -> None:
+    cells = [f"732 829 320{NBSP}00074", "7328293200007A", "", None, "٧٣٢٨٢٩٣٢٠٠٠٠٧٤"]
+    assert luhn_ok(pd.Series(cells, dtype="string")).tolist() == [True, False, False, False, False]
+
+
 @pytest.mark.parametrize(
     ("label", "canonical"),
     [("Montant attribué", "montant_attribue"), ("MONTANT_ATTRIBUE", "montant_attribue"),

@@ -70,6 +70,40 @@ def test_every_shape_reads_to_the_same_canonical_rows(departement, ctx, tmp_path
         pd.testing.assert_frame_equal(frame, clean, check_dtype=False, obj=variant)
 
 
+XLSX_SHAPES = [v for v in VARIANTS if v.startswith("xlsx")] + ["notes_first"]
+
+
+@pytest.mark.parametrize("variant", XLSX_SHAPES)
+def test_calamine_and_openpyxl_read_an_export_the_same(variant, tmp_path, monkeypatch) -> None:
+    """The prefecture reader goes through calamine (10 times faster); openpyxl, its fallback
+    when calamine is missing, must read the same cells: titles, merged cells, serials, floats,
+    and the first sheet that holds the header (here after a notes sheet) with its row numbers."""
+    from vigie.parsing import workbook
+    from vigie.parsing.text import read_table
+
+    if not workbook.calamine_available():
+        pytest.skip("python-calamine is not installed: only openpyxl reads workbooks")
+    rows = _rows("93")
+    shape = "xlsx_title" if variant == "notes_first" else variant
+    path = write_variant(tmp_path / "export.xlsx", rows, shape)
+    if variant == "notes_first":
+        book = openpyxl.load_workbook(path)
+        notes = book.create_sheet("Notes", 0)
+        notes.append(["Export du 2 janvier", None, 2020])
+        book.save(path)
+    data = path.read_bytes()
+    is_header = KINDS[0].matches
+    fast = read_table(data, is_header)
+    monkeypatch.setattr(workbook, "calamine_available", lambda: False)
+    slow = read_table(data, is_header)
+    assert (fast.sheet, fast.header, fast.rows, fast.row_numbers) == (
+        slow.sheet, slow.header, slow.rows, slow.row_numbers
+    )  # fmt: skip
+    assert len(fast.rows) == 3 and fast.row_numbers[0] > 1
+    if variant == "notes_first":
+        assert fast.sheet == "Programme FIPD" and fast.row_numbers == [4, 5, 6]
+
+
 def _csv(rows: list[dict], overrides: dict[tuple[int, str], str], extra: tuple = ()) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\n")

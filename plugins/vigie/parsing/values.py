@@ -10,17 +10,23 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 
-_SP = "[ \u00a0\u202f]"
-_CURRENCY = re.compile(r"^(?:€|eur)\s*|\s*(?:€|eur)$", re.IGNORECASE)
+# Patterns are written for pyarrow's RE2, which runs them over the whole column at once: pandas
+# falls back to Python's ``re`` cell by cell (~10 times slower) for ``\s``, for ``\d`` on
+# non-ASCII text (amounts carry "€" and U+00A0), for ``\u`` escapes and for compiled patterns
+# with flags. Hence ``[0-9]``, and white space spelt out, as literal characters.
+_SP = "[ \u00a0\u202f]"  # the thousands separators French senders use
+WHITE_SPACE = "[ \t\r\n\f\v\u00a0\u2007\u2009\u202f]"  # what \s would match in an amount
+_CURRENCY = f"(?i)^(?:€|eur){WHITE_SPACE}*|{WHITE_SPACE}*(?:€|eur)$"
 _MONEY_PATTERNS = {
     # pattern -> thousands separator to drop
-    r"\d+": None,
-    r"\d+[.,]\d+": None,
-    rf"\d{{1,3}}(?:{_SP}\d{{3}})+(?:[.,]\d+)?": _SP,
-    r"\d{1,3}(?:\.\d{3})+,\d+": r"\.",
-    r"\d{1,3}(?:,\d{3})+\.\d+": ",",
+    r"[0-9]+": None,
+    r"[0-9]+[.,][0-9]+": None,
+    rf"[0-9]{{1,3}}(?:{_SP}[0-9]{{3}})+(?:[.,][0-9]+)?": _SP,
+    r"[0-9]{1,3}(?:\.[0-9]{3})+,[0-9]+": r"\.",
+    r"[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]+": ",",
 }
 
 
@@ -37,7 +43,7 @@ def parse_money(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     text = values.astype("string").str.strip()
     text = text.str.replace(_CURRENCY, "", regex=True).str.strip()
     negative = text.str.startswith("-").fillna(False)
-    body = text.str.replace(r"^[-+]\s*", "", regex=True)
+    body = text.str.replace(f"^[-+]{WHITE_SPACE}*", "", regex=True)
     out = pd.Series(pd.NA, index=values.index, dtype="Float64")
     for pattern, thousands in _MONEY_PATTERNS.items():
         match = body.str.fullmatch(pattern).fillna(False) & out.isna()
@@ -63,7 +69,7 @@ def parse_percentage(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = values.astype("string").str.strip()
     has_percent = text.str.endswith("%").fillna(False)
     body = text.str.rstrip("%").str.strip().str.replace(",", ".", regex=False)
-    is_number = body.str.fullmatch(r"\d+(?:\.\d+)?").fillna(False)
+    is_number = body.str.fullmatch(r"[0-9]+(?:\.[0-9]+)?").fillna(False)
     number = pd.to_numeric(body.where(is_number), errors="coerce").astype("Float64")
     fraction_form = ~has_percent & body.str.contains(".", regex=False).fillna(False) & (number <= 1)
     result = number.where(fraction_form.fillna(False), number / 100)
@@ -79,9 +85,9 @@ def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """``dd/mm/yyyy``, ``yyyy-mm-dd`` (XLSX date cells arrive as ISO) and Excel serials."""
     text = values.astype("string").str.strip()
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
-    french = text.str.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}").fillna(False)
-    iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}(?:T00:00:00)?").fillna(False)
-    serial = text.str.fullmatch(r"\d{5}(?:\.0)?").fillna(False)
+    french = text.str.fullmatch(r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}").fillna(False)
+    iso = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T00:00:00)?").fillna(False)
+    serial = text.str.fullmatch(r"[0-9]{5}(?:\.0)?").fillna(False)
     if french.any():
         out[french] = pd.to_datetime(text[french], format="%d/%m/%Y", errors="coerce")
     if iso.any():
@@ -97,7 +103,7 @@ def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 def parse_integer(values: pd.Series, low: int, high: int) -> tuple[pd.Series, pd.Series]:
     """Whole numbers within ``[low, high]`` (``2019.0`` from a spreadsheet is fine)."""
     text = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
-    is_int = text.str.fullmatch(r"\d+").fillna(False)
+    is_int = text.str.fullmatch(r"[0-9]+").fillna(False)
     number = pd.to_numeric(text.where(is_int), errors="coerce").astype("Int64")
     in_range = ((number >= low) & (number <= high)).fillna(False)
     empty = blank(values)
@@ -123,22 +129,32 @@ def parse_enum(values: pd.Series, labels: dict[str, str]) -> tuple[pd.Series, pd
 
 def unwrap_excel(values: pd.Series) -> pd.Series:
     """Excel's ``="01053"`` protection of leading zeros -> ``01053``."""
-    return values.astype("string").str.strip().str.replace(r'^="(.*)"$', r"\1", regex=True)
+    text = values.astype("string").str.strip()
+    # Few cells are wrapped: test the cheap prefix first, rewrite only those.
+    wrapped = (text.str.startswith('="') & text.str.endswith('"')).fillna(False)
+    if not wrapped.any():
+        return text
+    return text.mask(wrapped, text[wrapped].str.slice(2, -1))
 
 
 def luhn_ok(values: pd.Series) -> pd.Series:
-    """SIRET/SIREN Luhn check, vectorised over a Series of digit strings."""
-    digits = values.astype("string").str.replace(r"\s+", "", regex=True)
-    width = digits.str.len().max()
-    if pd.isna(width) or width == 0:
-        return pd.Series(False, index=values.index)
-    padded = digits.fillna("").str.zfill(int(width))
-    total = pd.Series(0, index=values.index)
-    for position in range(int(width)):
-        digit = pd.to_numeric(padded.str.get(int(width) - 1 - position), errors="coerce")
-        digit = digit.fillna(0).astype(int)
-        if position % 2 == 1:
-            digit = digit * 2
-            digit = digit - 9 * (digit > 9)
-        total += digit
-    return (total % 10 == 0) & digits.str.fullmatch(r"\d+").fillna(False)
+    """SIRET/SIREN Luhn check over a Series of digit strings (white space ignored).
+
+    The digits go to one numpy matrix per length: half a million SIRETs take ~0.1 s, where
+    pandas' per-position string slicing took 5 s (a third of the prefecture validation).
+    """
+    digits = values.astype("string").str.replace(f"{WHITE_SPACE}+", "", regex=True)
+    well_formed = digits.str.fullmatch("[0-9]+").fillna(False).to_numpy(dtype=bool)
+    ok = np.zeros(len(values), dtype=bool)
+    if well_formed.any():
+        text = digits.to_numpy(dtype=object)[well_formed]
+        lengths = np.fromiter(map(len, text), dtype=np.int64, count=len(text))
+        positions = np.flatnonzero(well_formed)
+        for width in np.unique(lengths):
+            same = lengths == width
+            matrix = np.frombuffer("".join(text[same]).encode("ascii"), dtype=np.uint8)
+            matrix = matrix.reshape(-1, int(width))[:, ::-1].astype(np.int64) - 48
+            doubled = matrix[:, 1::2] * 2
+            matrix[:, 1::2] = doubled - 9 * (doubled > 9)
+            ok[positions[same]] = matrix.sum(axis=1) % 10 == 0
+    return pd.Series(ok, index=values.index)

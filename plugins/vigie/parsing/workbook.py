@@ -13,6 +13,7 @@ the fallback when calamine is not installed. Cells come out as
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from vigie.parsing.text import FileRejected, _refuse_uncached_formulas, _trim, cell_to_text
@@ -59,6 +60,48 @@ def _openpyxl_sheets(data: bytes) -> list[tuple[str, list[list[object]]]]:
         ]
     finally:
         book.close()
+
+
+def _calamine_iter(data: bytes) -> Iterator[tuple[str, list[list[object]]]]:
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        for meta in book.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:  # chart sheets hold no cells (as openpyxl)
+                continue
+            yield meta.name, book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+    finally:
+        book.close()
+
+
+def _openpyxl_iter(data: bytes) -> Iterator[tuple[str, Sequence[Sequence[object]]]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        for sheet in book.worksheets:
+            yield sheet.title, sheet.iter_rows(values_only=True)
+    finally:
+        book.close()
+
+
+def iter_workbook(data: bytes) -> Iterator[tuple[str, Sequence[Sequence[object]]]]:
+    """Raw cell values a sheet at a time, from A1, in workbook order; worksheets only.
+
+    For the prefecture reader, which stops at the first sheet holding its header: a
+    prefecture export's sheet can hold 100,000 rows, so later sheets are not read for nothing.
+    A workbook that cannot be opened or read raises :class:`FileRejected`.
+    """
+    sheets = _calamine_iter(data) if calamine_available() else _openpyxl_iter(data)
+    while True:
+        try:
+            yield next(sheets)
+        except StopIteration:
+            return
+        except Exception as exc:  # zipfile.BadZipFile, CalamineError, XmlError, KeyError...
+            sheets.close()
+            raise FileRejected("unreadable_xlsx", f"not a readable XLSX workbook ({exc})") from exc
 
 
 def open_workbook(data: bytes) -> list[tuple[str, list[list[object]]]]:

@@ -162,7 +162,9 @@ def qpv_departement(codes: pd.Series) -> pd.Series:
 
 def _qpv_fit(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series, str, str]]:
     """Each QPV must lie in the row's département and belong to the year's geography."""
-    codes = typed["codes_qpv"].str.split("|").explode().dropna()
+    lists = typed["codes_qpv"].dropna()
+    several = lists.str.contains("|", regex=False)  # split (in Python) only real lists
+    codes = pd.concat([lists[~several], lists[several].str.split("|").explode()])
     if codes.empty:
         return []
     rows = typed.loc[codes.index]
