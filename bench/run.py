@@ -117,6 +117,11 @@ def _settings(cfg: dict[str, Any]):
             "VIGIE_OUTBOX_DIR": str(work / "outbox"),
             "VIGIE_GX_VALIDATE": "true" if cfg.get("gx") else "false",
             "VIGIE_GX_DIR": str(work / "gx"),
+            **(
+                {"VIGIE_DUCKDB_MEMORY_LIMIT": cfg["duckdb_memory_limit"]}
+                if cfg.get("duckdb_memory_limit")
+                else {}
+            ),
         }
     )
 
@@ -540,6 +545,7 @@ def bench_scale(scale: str, stages: set[str], root: Path, args, log: Path) -> li
         "stages": stages,
         "gx": args.gx,
         "cosmos_variants": args.cosmos_variants,
+        "duckdb_memory_limit": args.duckdb_memory_limit,
         "sample_cache": None if str(args.sample_cache) == "none" else str(args.sample_cache),
     }
     rows: list[dict] = []
@@ -1051,6 +1057,11 @@ def main(argv: list[str] | None = None) -> int:
         help="engines for that Cosmos run: duckdb,postgres",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument(
+        "--duckdb-memory-limit",
+        default=None,
+        help="VIGIE_DUCKDB_MEMORY_LIMIT of the steps (default: Vigie's, 4GB)",
+    )
     parser.add_argument("--gx", action="store_true", help="Great Expectations on (off: faster)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch data")
     parser.add_argument("--work", type=Path, default=None, help="scratch directory")

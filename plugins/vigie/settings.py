@@ -55,6 +55,10 @@ class Settings:
     gx_dir: Path | None = None  # Great Expectations results and Data Docs (see _gx_dir)
     gx_validate: bool = True
     retry_delay_seconds: int = 60  # between a failed task's tries (a relay or database back)
+    # Most memory one DuckDB connection (a loader's or dbt's) may hold before it spills to disk
+    # (``<warehouse>.tmp/``). DuckDB's own default is 80 % of the machine, which a 17-million-row
+    # police fetch reached (12 GB) beside the other tasks of a worker.
+    duckdb_memory_limit: str = "4GB"
 
     @property
     def include_dir(self) -> Path:
@@ -96,6 +100,7 @@ class Settings:
         }
         if self.warehouse_kind == "duckdb":
             env["VIGIE_DUCKDB_PATH"] = str(self.duckdb_path)
+            env["VIGIE_DUCKDB_MEMORY_LIMIT"] = self.duckdb_memory_limit
         else:
             url = make_url(self.warehouse_url)
             env.update(
@@ -145,6 +150,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         gx_dir=_gx_dir(env.get("VIGIE_GX_DIR"), landing, home),
         gx_validate=env.get("VIGIE_GX_VALIDATE", "true").strip().lower() not in _FALSE,
         retry_delay_seconds=int(env.get("VIGIE_RETRY_DELAY_SECONDS", "60")),
+        duckdb_memory_limit=env.get("VIGIE_DUCKDB_MEMORY_LIMIT", "4GB").strip() or "4GB",
     )
 
 

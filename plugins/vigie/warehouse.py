@@ -100,7 +100,9 @@ class Warehouse:
 
             path = self.settings.duckdb_path
             path.parent.mkdir(parents=True, exist_ok=True)
-            return duckdb.connect(str(path))
+            return duckdb.connect(
+                str(path), config={"memory_limit": self.settings.duckdb_memory_limit}
+            )
         import psycopg2
 
         url = make_url(self.settings.warehouse_url)
