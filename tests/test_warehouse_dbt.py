@@ -385,21 +385,26 @@ def test_the_readme_questions_run_and_answer(built, sample) -> None:
 
 def test_the_duckdb_memory_limit_binds_the_loader_and_dbt(tmp_path: Path) -> None:
     """VIGIE_DUCKDB_MEMORY_LIMIT caps both writers of the DuckDB file (beyond it DuckDB
-    spills to disk): without it a 17-million-row police fetch held 12 GB of a worker."""
+    spills to disk): without it a 17-million-row police fetch held 12 GB of a worker. dbt runs
+    while the loader's connection is open, as in ``flows.build_warehouse``: DuckDB refuses a
+    second connection of one process that differs in its configuration."""
     from dbt.cli.main import dbtRunner
     from vigie.dbt import dbt_environment
 
     settings = make_settings(tmp_path, VIGIE_DUCKDB_MEMORY_LIMIT="300MB")
     assert _rows(settings, "SELECT current_setting('memory_limit')") == [("286.1 MiB",)]
     project = str(settings.dbt_project_dir)
-    with dbt_environment(settings), pytest.MonkeyPatch.context() as patch:
+    args = ["show", "--inline", "select current_setting('memory_limit') as memory_limit",
+            "--project-dir", project, "--profiles-dir", project, "--target", "duckdb",
+            "--output", "json", "--quiet"]  # fmt: skip
+    with (
+        Warehouse(settings).session(),  # the loader's connection, held open
+        dbt_environment(settings),
+        pytest.MonkeyPatch.context() as patch,
+    ):
         patch.setenv("DBT_TARGET_PATH", str(tmp_path / "dbt_target"))
         patch.setenv("DBT_LOG_PATH", str(tmp_path / "dbt_logs"))
-        shown = dbtRunner().invoke(
-            ["show", "--inline", "select current_setting('memory_limit') as memory_limit",
-             "--project-dir", project, "--profiles-dir", project, "--target", "duckdb",
-             "--output", "json", "--quiet"]  # fmt: skip
-        )
+        shown = dbtRunner().invoke(args)
     assert shown.success, shown.exception
     table = shown.result.results[0].agate_table
     assert [tuple(row) for row in table.rows] == [("286.1 MiB",)]

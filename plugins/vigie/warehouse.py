@@ -100,9 +100,12 @@ class Warehouse:
 
             path = self.settings.duckdb_path
             path.parent.mkdir(parents=True, exist_ok=True)
-            return duckdb.connect(
-                str(path), config={"memory_limit": self.settings.duckdb_memory_limit}
-            )
+            con = duckdb.connect(str(path))
+            # SET, not connect(config=...): a process holding the file open with one
+            # configuration cannot open it with another, and dbt-duckdb connects without one
+            # (it SETs its profile's settings too).
+            con.execute("SET memory_limit = ?", [self.settings.duckdb_memory_limit])
+            return con
         import psycopg2
 
         url = make_url(self.settings.warehouse_url)
