@@ -103,6 +103,8 @@ def test_a_fetch_is_staged_page_batch_by_batch_and_loaded_once(
     raw = _raw(settings)
     assert len(raw) == 168 and raw.groupby("page").size().tolist() == [50, 50, 50, 18]
     assert _fetches(settings)["rows_inserted"].tolist() == [168]
+    # On DuckDB the batches waited as Parquet files beside the warehouse: none is left.
+    assert not list(settings.duckdb_path.parent.glob(".vigie-police-*"))
 
 
 def test_same_fetch_twice_inserts_nothing_new(server, settings) -> None:
@@ -165,6 +167,7 @@ def test_truncated_json_is_a_clear_error_and_nothing_is_half_loaded(server, sett
     with pytest.raises(PoliceApiShapeError, match=r"page=3.*not valid JSON.*truncated"):
         api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
     assert _raw(settings).empty and _fetches(settings).empty
+    assert not list(settings.duckdb_path.parent.glob(".vigie-police-*"))  # staging removed
 
 
 @pytest.mark.parametrize(
