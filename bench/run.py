@@ -404,17 +404,17 @@ def child_main(step: str, cfg_path: str) -> int:
     cfg = json.loads(Path(cfg_path).read_text())
     cfg["stages"] = set(cfg.get("stages", STAGES))
     # A step process starts as a Vigie task process does: forked from an executor worker that
-    # has Airflow and dbt imported (vigie.executors, vigie.celery_config). Without this the
+    # has Airflow, dbt and matplotlib imported (vigie.preload). Without this the
     # e-mail step paid Airflow's import (~3 s) and the dbt step dbt's (~2 s) inside the clock.
     import airflow.sdk  # noqa: F401
-    from vigie.preload import preload_dbt
+    from vigie.preload import preload_task_imports
 
     if SCALES[cfg["scale"]]["factor"] >= 100:
         # 100 times a real year of FIPD actions sums past the marts' plausibility bound (1 G€
         # a row, tested by dbt): raised for this synthetic scale only.
         os.environ.setdefault("VIGIE_FIPD_AMOUNT_MAX_EUR", str(10**12))
 
-    preload_dbt()
+    preload_task_imports()
     try:
         out = _step(step, cfg)
         out["status"] = "ok"

@@ -22,7 +22,7 @@ CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
 
 @worker_init.connect
 def preload_dbt(**_: Any) -> None:
-    """Import dbt's runner, its adapters and Cosmos in the worker's main process."""
-    from vigie.preload import preload_dbt as preload
+    """Import dbt's runner, its adapters, Cosmos and matplotlib in the worker's main process."""
+    from vigie.preload import preload_task_imports
 
-    preload()
+    preload_task_imports()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from airflow.executors.local_executor import LocalExecutor
 
-from vigie.preload import preload_dbt
+from vigie.preload import preload_task_imports
 
 
 class PreloadingLocalExecutor(LocalExecutor):
-    """LocalExecutor that imports dbt before forking its workers (with the fork start method)."""
+    """LocalExecutor that imports dbt and matplotlib before forking its workers (fork method)."""
 
     def start(self) -> None:
         if self.is_mp_using_fork:
-            preload_dbt()
+            preload_task_imports()
         super().start()
