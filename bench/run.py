@@ -192,14 +192,16 @@ def _cached_generate(cfg: dict[str, Any]) -> dict[str, Any]:
         return {**_generate(cfg), "cached": False}
     cache = Path(cfg["sample_cache"]) / _sample_key(cfg)
     if (cache / "found.json").is_file():
-        shutil.copytree(cache / "landing", work / "landing", dirs_exist_ok=True)
+        if (cache / "landing").is_dir():  # a police-only sample has no landing zone
+            shutil.copytree(cache / "landing", work / "landing", dirs_exist_ok=True)
         if (cache / "police.parquet").is_file():
             shutil.copy2(cache / "police.parquet", work / "police.parquet")
         return {**json.loads((cache / "found.json").read_text()), "cached": True}
     found = _generate(cfg)
     partial = cache.with_name(cache.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(work / "landing", partial / "landing")
+    if (work / "landing").is_dir():
+        shutil.copytree(work / "landing", partial / "landing")
     if (work / "police.parquet").is_file():
         shutil.copy2(work / "police.parquet", partial / "police.parquet")
     (partial / "found.json").write_text(json.dumps(found))
