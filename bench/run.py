@@ -200,8 +200,9 @@ def _cached_generate(cfg: dict[str, Any]) -> dict[str, Any]:
     found = _generate(cfg)
     partial = cache.with_name(cache.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
     if (work / "landing").is_dir():
-        shutil.copytree(work / "landing", partial / "landing")
+        shutil.copytree(work / "landing", partial / "landing", dirs_exist_ok=True)
     if (work / "police.parquet").is_file():
         shutil.copy2(work / "police.parquet", partial / "police.parquet")
     (partial / "found.json").write_text(json.dumps(found))
