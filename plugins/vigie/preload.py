@@ -12,8 +12,40 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
+
+
+def _timed(what: str, load: Callable[[], None]) -> float | None:
+    """Run ``load``; seconds it took, or None (logged) when a package is not installed."""
+    started = time.perf_counter()
+    try:
+        load()
+    except ImportError as exc:
+        log.warning("%s not preloaded in this process: %s", what, exc)
+        return None
+    seconds = time.perf_counter() - started
+    log.info("%s preloaded in %.1f s", what, seconds)
+    return seconds
+
+
+def _import_dbt() -> None:
+    import cosmos.operators.local
+    import cosmos.operators.watcher  # noqa: F401
+    import dbt.adapters.duckdb
+    import dbt.adapters.postgres
+    import dbt.cli.main  # noqa: F401
+
+
+def _import_charts() -> None:
+    from matplotlib import font_manager
+    from matplotlib.backends import backend_agg  # noqa: F401
+
+    import vigie.alerts.render
+    import vigie.alerts.sending  # noqa: F401
+
+    font_manager.findfont("DejaVu Sans")  # the font list, read once
 
 
 def preload_dbt() -> float | None:
@@ -21,38 +53,12 @@ def preload_dbt() -> float | None:
 
     None when dbt is not installed: a worker image without dbt still runs the other DAGs.
     """
-    started = time.perf_counter()
-    try:
-        import cosmos.operators.local
-        import cosmos.operators.watcher  # noqa: F401
-        import dbt.adapters.duckdb
-        import dbt.adapters.postgres
-        import dbt.cli.main  # noqa: F401
-    except ImportError as exc:
-        log.warning("dbt not preloaded in this process: %s", exc)
-        return None
-    seconds = time.perf_counter() - started
-    log.info("dbt and Cosmos preloaded in %.1f s", seconds)
-    return seconds
+    return _timed("dbt and Cosmos", _import_dbt)
 
 
 def preload_charts() -> float | None:
     """Import matplotlib's Agg canvas and the e-mail renderer, fonts found; seconds it took."""
-    started = time.perf_counter()
-    try:
-        from matplotlib import font_manager
-        from matplotlib.backends import backend_agg  # noqa: F401
-
-        import vigie.alerts.render
-        import vigie.alerts.sending  # noqa: F401
-
-        font_manager.findfont("DejaVu Sans")  # the font list, read once
-    except ImportError as exc:
-        log.warning("matplotlib not preloaded in this process: %s", exc)
-        return None
-    seconds = time.perf_counter() - started
-    log.info("matplotlib and the e-mail renderer preloaded in %.1f s", seconds)
-    return seconds
+    return _timed("matplotlib and the e-mail renderer", _import_charts)
 
 
 def preload_task_imports() -> None:

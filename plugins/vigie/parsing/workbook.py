@@ -36,32 +36,6 @@ class Sheet:
     numbers: list[int]
 
 
-def _calamine_sheets(data: bytes) -> list[tuple[str, list[list[object]]]]:
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    try:
-        return [
-            (name, book.get_sheet_by_name(name).to_python(skip_empty_area=False))
-            for name in book.sheet_names
-        ]
-    finally:
-        book.close()
-
-
-def _openpyxl_sheets(data: bytes) -> list[tuple[str, list[list[object]]]]:
-    import openpyxl
-
-    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        return [
-            (sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)])
-            for sheet in book.worksheets
-        ]
-    finally:
-        book.close()
-
-
 def _calamine_iter(data: bytes) -> Iterator[tuple[str, list[list[object]]]]:
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
@@ -106,10 +80,7 @@ def iter_workbook(data: bytes) -> Iterator[tuple[str, Sequence[Sequence[object]]
 
 def open_workbook(data: bytes) -> list[tuple[str, list[list[object]]]]:
     """Raw cell values of every sheet, in workbook order; unreadable -> :class:`FileRejected`."""
-    try:
-        return _calamine_sheets(data) if calamine_available() else _openpyxl_sheets(data)
-    except Exception as exc:  # zipfile.BadZipFile, CalamineError, KeyError...
-        raise FileRejected("unreadable_xlsx", f"not a readable XLSX workbook ({exc})") from exc
+    return [(name, [list(row) for row in rows]) for name, rows in iter_workbook(data)]
 
 
 def to_text(sheets: list[tuple[str, list[list[object]]]]) -> list[Sheet]:
