@@ -1092,6 +1092,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.work:  # a scratch folder named on the command line may not exist yet
+        Path(args.work).mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="vigie-bench-", dir=args.work))
     log = Path(tempfile.gettempdir()) / f"vigie-bench-{TODAY.isoformat()}-{os.getpid()}.log"
     log.write_text("")

@@ -430,7 +430,7 @@ def test_same_rows_same_bytes_and_the_checksum_follows_the_chart(pilots, message
     from vigie.alerts import render
 
     render._chart.cache_clear()  # draw every chart again: the bytes must not move
-    chart._frame_pixels.cache_clear()
+    chart._frame_canvas.cache_clear()
     again = {str(m["To"]): m for m in build(pilots)}
     for recipient, message in messages.items():
         assert again[recipient].as_bytes() == message.as_bytes()

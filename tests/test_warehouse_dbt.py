@@ -346,6 +346,39 @@ def test_every_mart_and_column_is_documented_and_typed(duckdb_built) -> None:
             "qpv_boundary_year_is_a_setting"} <= unit_tests  # fmt: skip
 
 
+def test_required_mart_columns_are_not_null_in_the_database(built) -> None:
+    """The marts' required columns are NOT NULL constraints of the tables (enforced contracts),
+    not dbt tests run after the table is published: a NULL fails the model's build and the
+    previous table stays; an analyst's SQL client shows the columns as NOT NULL."""
+    target = Path(built.landing_url).parent / "dbt_target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    required = {
+        (node["name"], column)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["name"] in MARTS
+        for column, spec in node["columns"].items()
+        if any(c["type"] == "not_null" for c in spec.get("constraints") or [])
+    }
+    assert ("fct_fipd_action", "montant_attribue") in required and len(required) > 70
+    nullable = {
+        (table, column): flag
+        for table, column, flag in _rows(
+            built,
+            "SELECT table_name, column_name, is_nullable FROM information_schema.columns "
+            "WHERE table_schema = 'marts'",
+        )
+    }
+    assert {key: nullable.get(key) for key in required} == dict.fromkeys(required, "NO")
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    redundant = [
+        n["name"] for n in tests
+        if n.get("test_metadata", {}).get("name") == "not_null"
+        and (n["attached_node"] or "").split(".")[-1] in MARTS
+        and not n["config"].get("where")  # "required when ..." stays a test
+    ]  # fmt: skip
+    assert redundant == []  # a not_null test on a constrained column is a node for nothing
+
+
 def test_descriptions_reach_the_analysts_sql_client(built) -> None:
     """persist_docs: the docs site's descriptions are the tables' and columns' comments."""
     if built.warehouse_kind == "postgres":

@@ -229,9 +229,13 @@ def _style():
 
 
 @lru_cache(maxsize=16)
-def _frame_pixels(frame: _Frame):
-    """The frame drawn once (grid, scale, row labels, target label, key), as RGBA pixels."""
-    import numpy as np
+def _frame_canvas(frame: _Frame):
+    """The frame drawn once (grid, scale, row labels, target label, key) on its own canvas.
+
+    Returns the figure, its Agg canvas and the drawn pixels as a saved region: each chart of
+    this frame restores the region and draws only its figures on top (matplotlib's blitting),
+    instead of a whole figure with the frame composited in as an image.
+    """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Rectangle
     from matplotlib.transforms import Affine2D
@@ -273,21 +277,63 @@ def _frame_pixels(frame: _Frame):
                               fontsize=7)  # fmt: skip
             x += 19 + key.get_window_extent(renderer).width + 16
         canvas.draw()
-        pixels_rgba = np.array(canvas.buffer_rgba(), copy=True)
-    pixels_rgba.setflags(write=False)
-    return pixels_rgba
+        background = canvas.copy_from_bbox(figure.bbox)
+    return figure, canvas, background
+
+
+def _figure_artists(data: ChartData, frame: _Frame) -> list:
+    """The artists that depend on the figures, in drawing order (by zorder, then creation)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+    from matplotlib.text import Text
+    from matplotlib.transforms import Affine2D
+
+    plot = frame.plot()
+    span = (-0.5, frame.rows - 0.5)
+    height = 0.72 if frame.national else 0.6
+    size = frame.label_size
+    artists = []
+    for row, bar in enumerate(data.bars):
+        if bar.share is None:
+            artists.append(Text(0.005, row, "pas de données", transform=plot, ha="left",
+                                va="center", fontsize=size, color="#555555",
+                                style="italic"))  # fmt: skip
+            continue
+        end = min(bar.share, 1.0)
+        artists.append(Rectangle((0, row - height / 2), end, height, transform=plot,
+                                 color=BELOW if bar.below else ABOVE, zorder=2))  # fmt: skip
+        inside = end >= 0.2  # the value at the bar's end, inside it: clear of markers
+        artists.append(Text(end - 0.008 if inside else end + 0.008, row, percent(bar.share),
+                            transform=plot, ha="right" if inside else "left", va="center",
+                            color="#ffffff" if inside else "#1e1e1e", fontsize=size - 0.5,
+                            zorder=4))  # fmt: skip
+    points = [(min(m.share, 1.0), row) for row, m in enumerate(data.markers)
+              if m.share is not None]  # fmt: skip
+    if points:
+        artists.append(Line2D([x for x, _ in points], [y for _, y in points], transform=plot,
+                              marker="D", color=MARKER, markersize=2.6 if frame.national else 5,
+                              linestyle="none", zorder=3))  # fmt: skip
+    artists.append(Line2D([data.target] * 2, span, transform=plot, color=MARKER,
+                          linestyle="--", linewidth=1.1, zorder=3))  # fmt: skip
+    if data.reference is not None:
+        artists.append(Line2D([data.reference[1]] * 2, span, transform=plot, color="#6a6a6a",
+                              linestyle=":", linewidth=1.1, zorder=3))  # fmt: skip
+    artists.append(Text(14, frame.height_px - 12, data.title, transform=Affine2D(), ha="left",
+                        va="top", fontsize=9, fontweight="bold", color="#000091"))  # fmt: skip
+    return sorted(artists, key=lambda artist: artist.get_zorder())  # stable: creation order
 
 
 def render_png(data: ChartData) -> bytes:
     """Draw ``data`` to PNG bytes (deterministic).
 
     Figure-level artists on a hand-made transform, without Axes, ticks or a Legend (they cost
-    most of the time), over the frame drawn once (:class:`_Frame`): the weekly run draws a
-    chart per département, and only the figures differ between them.
+    most of the time), drawn over the frame's saved pixels (:func:`_frame_canvas`): the weekly
+    run draws a chart per département, and only the figures differ between them. The first
+    chart of a frame takes the same path as the others (restore, then draw), so a chart's bytes
+    do not depend on what the process drew before.
     """
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Rectangle
-    from matplotlib.transforms import Affine2D
+    import numpy as np
+    from matplotlib.image import imsave
 
     frame = _Frame(
         national=data.kind == "national",
@@ -296,47 +342,17 @@ def render_png(data: ChartData) -> bytes:
         marker_label=data.marker_label,
         reference=data.reference,
     )
-    background = _frame_pixels(frame)
+    figure, canvas, background = _frame_canvas(frame)
+    buffer = io.BytesIO()
     with _style():
-        figure, canvas = frame.figure()
-        figure.figimage(background, xo=0, yo=0, origin="upper", zorder=0)
-        plot = frame.plot()
-        span = (-0.5, frame.rows - 0.5)
-        height = 0.72 if frame.national else 0.6
-        size = frame.label_size
-        for row, bar in enumerate(data.bars):
-            if bar.share is None:
-                figure.text(0.005, row, "pas de données", transform=plot, ha="left",
-                            va="center", fontsize=size, color="#555555",
-                            style="italic")  # fmt: skip
-                continue
-            end = min(bar.share, 1.0)
-            figure.add_artist(Rectangle((0, row - height / 2), end, height, transform=plot,
-                                        color=BELOW if bar.below else ABOVE, zorder=2))  # fmt: skip
-            inside = end >= 0.2  # the value at the bar's end, inside it: clear of markers
-            figure.text(end - 0.008 if inside else end + 0.008, row, percent(bar.share),
-                        transform=plot, ha="right" if inside else "left", va="center",
-                        color="#ffffff" if inside else "#1e1e1e", fontsize=size - 0.5,
-                        zorder=4)  # fmt: skip
-        points = [(min(m.share, 1.0), row) for row, m in enumerate(data.markers)
-                  if m.share is not None]  # fmt: skip
-        if points:
-            figure.add_artist(Line2D([x for x, _ in points], [y for _, y in points],
-                                     transform=plot, marker="D", color=MARKER,
-                                     markersize=2.6 if frame.national else 5, linestyle="none",
-                                     zorder=3))  # fmt: skip
-        figure.add_artist(Line2D([data.target] * 2, span, transform=plot, color=MARKER,
-                                 linestyle="--", linewidth=1.1, zorder=3))  # fmt: skip
-        if data.reference is not None:
-            figure.add_artist(Line2D([data.reference[1]] * 2, span, transform=plot,
-                                     color="#6a6a6a", linestyle=":", linewidth=1.1,
-                                     zorder=3))  # fmt: skip
-        figure.text(14, frame.height_px - 12, data.title, transform=Affine2D(), ha="left",
-                    va="top", fontsize=9, fontweight="bold", color="#000091")  # fmt: skip
-        buffer = io.BytesIO()
-        canvas.print_png(
-            buffer, metadata={"Software": None, "Title": "Vigie", "Description": data.to_json()}
-        )
+        artists = _figure_artists(data, frame)  # inside the style: fonts come from it
+        canvas.restore_region(background)
+        for artist in artists:
+            artist.set_figure(figure)
+            figure.draw_artist(artist)
+        imsave(buffer, np.asarray(canvas.buffer_rgba()), format="png", origin="upper", dpi=DPI,
+               metadata={"Software": None, "Title": "Vigie",
+                         "Description": data.to_json()})  # fmt: skip
     return buffer.getvalue()
 
 
