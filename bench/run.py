@@ -985,13 +985,17 @@ def summary(rows: list[dict], info: dict[str, Any]) -> str:
     incr = [r for r in rows if r["stage"] == "weekly flow" and r["variant"].startswith("incr")]
     for r in incr:
         if r["ratio"] is not None:
-            verdict = "met" if r["ratio"] < INCREMENTAL_TARGET else "MISSED"
             steps = r.get("steps") or {}
             worst = max(steps.items(), key=lambda kv: kv[1].get("time_s") or 0, default=None)
             where = f" (largest step: {worst[0]} {worst[1]['time_s']:.1f} s)" if worst else ""
+            # Issue 9's target is for x10: at national a week is mostly fixed costs.
+            target = ""
+            if r["scale"] == "x10":
+                verdict = "met" if r["ratio"] < INCREMENTAL_TARGET else "MISSED"
+                target = f", target < 10 %: {verdict}"
             lines.append(
                 f"- incremental weekly flow at {r['scale']}: {r['ratio']:.1%} of the "
-                f"full refresh, target < 10 %: {verdict}{where}"
+                f"full refresh{target}{where}"
             )
     over = {k: v for k, v in slopes.items() if v > 1.15}
     if slopes:

@@ -379,6 +379,51 @@ def test_required_mart_columns_are_not_null_in_the_database(built) -> None:
     assert redundant == []  # a not_null test on a constrained column is a node for nothing
 
 
+def test_a_null_in_a_required_mart_column_fails_the_model_and_keeps_the_table(
+    built, tmp_path, monkeypatch
+) -> None:
+    """What replaced the marts' not_null tests, in action: a model change that lets a NULL
+    through fails that model's build with the column's name, and the table analysts read is
+    the previous one, whole, without the NULL."""
+    import shutil
+
+    from dbt.cli.main import dbtRunner
+    from vigie.dbt import dbt_environment
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(built.dbt_project_dir, project, ignore=shutil.ignore_patterns("target"))
+    model = project / "models" / "marts" / "fct_fipd_action.sql"
+    sql = model.read_text()
+    assert "cast(porteur as varchar) as porteur," in sql
+    model.write_text(sql.replace(
+        "cast(porteur as varchar) as porteur,",
+        "cast(case when numero_dossier = (select min(numero_dossier) from "
+        "{{ ref('int_fipd_actions__current') }}) then null else porteur end as varchar) "
+        "as porteur,",
+    ))  # fmt: skip
+    count = "SELECT count(*), count(porteur) FROM marts.fct_fipd_action"
+    before = _rows(built, count)[0]
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    with dbt_environment(built):
+        result = dbtRunner().invoke(
+            ["run", "--select", "fct_fipd_action", "--project-dir", str(project),
+             "--profiles-dir", str(project), "--target", built.warehouse_kind]
+        )  # fmt: skip
+    assert not result.success
+    (failed,) = [r for r in result.result if r.status == "error"]
+    assert failed.node.name == "fct_fipd_action"
+    assert "porteur" in str(failed.message) and "null" in str(failed.message).lower()
+    assert _rows(built, count)[0] == before and before[0] == before[1] > 0
+    leftovers = _rows(
+        built,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+        "AND (table_name LIKE ? OR table_name LIKE ?)",
+        ("%dbt_tmp%", "%dbt_backup%"),
+    )
+    assert leftovers == []  # nothing half-built for analysts to stumble on
+
+
 def test_descriptions_reach_the_analysts_sql_client(built) -> None:
     """persist_docs: the docs site's descriptions are the tables' and columns' comments."""
     if built.warehouse_kind == "postgres":
