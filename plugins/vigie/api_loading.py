@@ -133,14 +133,7 @@ def _split_departements(frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
     return good, rejects
 
 
-_INCOMING_DDL = """(
-    code_departement VARCHAR, mois VARCHAR, force VARCHAR, indicateur VARCHAR,
-    valeur DOUBLE PRECISION, publie_le TIMESTAMP WITH TIME ZONE, source VARCHAR,
-    request_url VARCHAR, page INTEGER, fetched_at TIMESTAMP WITH TIME ZONE,
-    fetch_id VARCHAR, loaded_at TIMESTAMP WITH TIME ZONE, dag_run_id VARCHAR)"""
-
-
-def _incoming_schema():  # -> pyarrow.Schema, the DDL above
+def _incoming_schema():  # -> pyarrow.Schema: the raw table's types for INCOMING_COLUMNS
     import pyarrow as pa
 
     text, moment = pa.string(), pa.timestamp("us", tz="UTC")
@@ -150,51 +143,26 @@ def _incoming_schema():  # -> pyarrow.Schema, the DDL above
 
 
 class _Incoming:
-    """The fetch's rows, staged until the whole fetch has arrived, inside its transaction.
+    """The fetch's rows, staged until the whole fetch has arrived, inside its transaction;
+    :meth:`insert_new` then inserts the rows not already held. :func:`_incoming` picks the
+    staging of the engine."""
 
-    PostgreSQL: a temporary table (COPY). DuckDB: Parquet files in a temporary folder beside the
-    warehouse file, read back by the one INSERT. Why not a DuckDB temporary table: rows appended
-    to it inside a transaction are held outside DuckDB's memory limit (the process grew by
-    ~25 MB every 50,000 rows under a 256 MB limit, to 12 GB for the 17 M rows of the bench's
-    x100 fetch); from Parquet, staging stays flat and the INSERT keeps to the limit, spilling
-    past it. The folder goes when the load ends, committed or not.
-    """
-
-    def __init__(self, tx: Transaction, warehouse: Warehouse) -> None:
+    def __init__(self, tx: Transaction) -> None:
         self._tx = tx
-        self._folder: tempfile.TemporaryDirectory[str] | None = None
-        self._files = 0
-        if tx.kind == "duckdb":
-            near = warehouse.settings.duckdb_path.parent
-            self._folder = tempfile.TemporaryDirectory(prefix=".vigie-police-", dir=near)
-            self._schema = _incoming_schema()
-        else:
-            tx.execute("DROP TABLE IF EXISTS police_incoming")
-            tx.execute(f"CREATE TEMP TABLE police_incoming {_INCOMING_DDL}")
 
     def add(self, frame: pd.DataFrame) -> None:
-        if self._folder is None:
-            self._tx.insert_frame("police_incoming", frame)
-            return
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        raise NotImplementedError
 
-        table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False, safe=False)
-        self._files += 1
-        pq.write_table(table, Path(self._folder.name) / f"{self._files:06d}.parquet")
-
-    def _relation(self) -> str | None:
+    def relation(self) -> str | None:
         """What the INSERT reads the staged rows from; None when nothing was staged."""
-        if self._folder is None:
-            return "police_incoming"
-        if not self._files:
-            return None
-        pattern = str(Path(self._folder.name) / "*.parquet").replace("'", "''")
-        return f"read_parquet('{pattern}')"
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Drop what was staged, committed or not."""
 
     def insert_new(self) -> int:
         """Insert the staged rows not already held with the same ``publie_le`` and ``valeur``."""
-        relation = self._relation()
+        relation = self.relation()
         if relation is None:
             return 0
         tx, columns = self._tx, ", ".join(INCOMING_COLUMNS)
@@ -216,14 +184,66 @@ class _Incoming:
                   AND coalesce(r.valeur, -1) = coalesce(i.valeur, -1))"""
         )
         after = tx.fetchall(f"SELECT count(*) FROM {RAW_TABLE}")[0][0]
-        if self._folder is None:
-            tx.execute("DROP TABLE police_incoming")
         return int(after - before)
 
+
+class _TempTableIncoming(_Incoming):
+    """PostgreSQL: a temporary table (COPY) with the raw table's column types, gone with the
+    transaction (committed, or rolled back with the connection)."""
+
+    def __init__(self, tx: Transaction) -> None:
+        super().__init__(tx)
+        tx.execute("DROP TABLE IF EXISTS police_incoming")
+        tx.execute(
+            "CREATE TEMP TABLE police_incoming ON COMMIT DROP AS SELECT "
+            f"{', '.join(INCOMING_COLUMNS)} FROM {RAW_TABLE} WITH NO DATA"
+        )
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self._tx.insert_frame("police_incoming", frame)
+
+    def relation(self) -> str:
+        return "police_incoming"
+
+
+class _ParquetIncoming(_Incoming):
+    """DuckDB: Parquet files in a temporary folder beside the warehouse file, read back by the
+    one INSERT.
+
+    Why not a DuckDB temporary table: rows appended to it inside a transaction are held outside
+    DuckDB's memory limit (the process grew by ~25 MB every 50,000 rows under a 256 MB limit,
+    to 12 GB for the 17 M rows of the bench's x100 fetch); from Parquet, staging stays flat and
+    the INSERT keeps to the limit, spilling past it. The folder goes when the load ends.
+    """
+
+    def __init__(self, tx: Transaction, near: Path) -> None:
+        super().__init__(tx)
+        self._folder = tempfile.TemporaryDirectory(prefix=".vigie-police-", dir=near)
+        self._schema = _incoming_schema()
+        self._files = 0
+
+    def add(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False, safe=False)
+        self._files += 1
+        pq.write_table(table, Path(self._folder.name) / f"{self._files:06d}.parquet")
+
+    def relation(self) -> str | None:
+        if not self._files:
+            return None
+        pattern = str(Path(self._folder.name) / "*.parquet").replace("'", "''")
+        return f"read_parquet('{pattern}')"
+
     def close(self) -> None:
-        """Remove the staged files (a temporary table goes with its transaction, or above)."""
-        if self._folder is not None:
-            self._folder.cleanup()
+        self._folder.cleanup()
+
+
+def _incoming(tx: Transaction, warehouse: Warehouse) -> _Incoming:
+    if tx.kind == "duckdb":
+        return _ParquetIncoming(tx, warehouse.settings.duckdb_path.parent)
+    return _TempTableIncoming(tx)
 
 
 def _batches(pages: Iterable[Page], size: int) -> Iterator[list[Page]]:
@@ -261,7 +281,7 @@ def load_pages(
     received = staged = rejected = n_pages = 0
     unknown: Counter[str] = Counter()
     with warehouse.transaction() as tx:
-        incoming = _Incoming(tx, warehouse)
+        incoming = _incoming(tx, warehouse)
         try:
             for batch in _batches(pages, PAGES_PER_BATCH):
                 frame = pages_to_frame(batch)

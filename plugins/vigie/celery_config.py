@@ -21,7 +21,7 @@ CELERY_CONFIG: dict[str, Any] = dict(DEFAULT_CELERY_CONFIG)
 
 
 @worker_init.connect
-def preload_dbt(**_: Any) -> None:
+def preload_worker(**_: Any) -> None:
     """Import dbt's runner, its adapters, Cosmos and matplotlib in the worker's main process."""
     from vigie.preload import preload_task_imports
 

@@ -48,20 +48,11 @@ def _import_charts() -> None:
     font_manager.findfont("DejaVu Sans")  # the font list, read once
 
 
-def preload_dbt() -> float | None:
-    """Import dbt's runner, both adapters and Cosmos's local operators; seconds it took.
-
-    None when dbt is not installed: a worker image without dbt still runs the other DAGs.
-    """
-    return _timed("dbt and Cosmos", _import_dbt)
-
-
-def preload_charts() -> float | None:
-    """Import matplotlib's Agg canvas and the e-mail renderer, fonts found; seconds it took."""
-    return _timed("matplotlib and the e-mail renderer", _import_charts)
-
-
 def preload_task_imports() -> None:
-    """What a Vigie task process would otherwise import itself: dbt, Cosmos, matplotlib."""
-    preload_dbt()
-    preload_charts()
+    """What a Vigie task process would otherwise import itself: dbt, Cosmos, matplotlib.
+
+    Either part is skipped (logged) when its packages are not installed: a worker image without
+    dbt still runs the other DAGs.
+    """
+    _timed("dbt and Cosmos", _import_dbt)
+    _timed("matplotlib and the e-mail renderer", _import_charts)
