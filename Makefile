@@ -26,10 +26,12 @@ demo: install  ## sample landing zone + the whole flow once, with a summary
 	@$(RUN) vigie sample data/landing
 	@$(RUN) vigie run --serve-sample-api
 
-lint:  ## ruff (lint + format) and sqlfluff on the dbt models
+lint:  ## ruff (lint + format), the package's layers (.importlinter), mypy, sqlfluff on the dbt models
 	@echo "[vigie] ruff"
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
+	@echo "[vigie] import-linter (.importlinter: layers, no circles, the demo fenced off)"
+	@$(RUN) lint-imports --no-cache
 	@echo "[vigie] sqlfluff"
 	@$(RUN) sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar --nocolor
 
@@ -45,11 +47,11 @@ up: install  ## Airflow UI + scheduler on http://127.0.0.1:8080 (Ctrl-C stops it
 	@AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 $(RUN) vigie airflow standalone
 
 cluster: install  ## the production topology without Docker: CeleryExecutor, 2 workers (needs VIGIE_WAREHOUSE_URL on PostgreSQL)
-	@$(RUN) python -m vigie.local_cluster
+	@$(RUN) python -m vigie.demo.local_cluster
 
 docs:  ## dbt docs of the warehouse on http://127.0.0.1:8081 (DOCS_PORT=...; Ctrl-C stops it)
 	@echo "[vigie] dbt docs generate (models, tests and the warehouse's catalog)"
-	@$(RUN) python -c 'from vigie.dbt import run_dbt; from vigie.settings import get_settings; run_dbt(["docs", "generate", "--quiet"], get_settings())'
+	@$(RUN) python -c 'from vigie.warehouse.dbt_runner import run_dbt; from vigie.settings import get_settings; run_dbt(["docs", "generate", "--quiet"], get_settings())'
 	@echo "[vigie] serving dbt_project/target on http://127.0.0.1:$(or $(DOCS_PORT),8081)"
 	@$(RUN) python -m http.server --bind 127.0.0.1 --directory dbt_project/target $(or $(DOCS_PORT),8081)
 

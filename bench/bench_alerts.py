@@ -76,7 +76,7 @@ def _alert(week, check, kind, code, period, dep, status, message, figures, linea
 
 
 def _alert_rows(rng: random.Random, week: date, shares: list[dict], codes: dict) -> list[dict]:
-    """Every check's rows for one week, shaped like vigie.checks writes them."""
+    """Every check's rows for one week, shaped like vigie.alerts.checks writes them."""
     rows = []
     for share in shares:
         code, annee = share["code_departement"], share["annee"]
@@ -142,7 +142,7 @@ def main() -> int:
         os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
         os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
 
-        from vigie.alerts.pilots import DEPARTEMENTS, read_pilots
+        from vigie.reference.pilots import DEPARTEMENTS, read_pilots
         from vigie.settings import load_settings
 
         from tests.smtp_sink import smtp_conn_uri, smtp_server

@@ -32,8 +32,8 @@ TARGET_S = 120.0
 
 
 def _write_reports(landing: Path, count: int, seed: int) -> list[Path]:
-    from vigie.reference import load_reference
-    from vigie.sample_associations import _siret, report_xlsx
+    from vigie.demo.sample_associations import _siret, report_xlsx
+    from vigie.reference.geography import load_reference
 
     ref = load_reference()
     communes = ref.communes[ref.communes["type"] == "commune-actuelle"]
@@ -118,12 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
 
-    from vigie import association_loading as al
+    from vigie.contracts.validation import Context
+    from vigie.ingest import association_loader as al
     from vigie.parsing.workbook import calamine_available
-    from vigie.reference import load_reference
+    from vigie.reference.geography import load_reference
     from vigie.settings import load_settings
-    from vigie.validation import Context
-    from vigie.warehouse import Warehouse
+    from vigie.warehouse.connection import Warehouse
 
     with tempfile.TemporaryDirectory(prefix="vigie-bench-assoc-") as tmp:
         root = Path(tmp)

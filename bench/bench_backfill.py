@@ -29,10 +29,11 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vigie import association_loading, flows  # noqa: E402
-from vigie.local_cluster import LocalCluster  # noqa: E402
-from vigie.sample import write_sample  # noqa: E402
-from vigie.sample_associations import write_association_sample  # noqa: E402
+from vigie import tasks  # noqa: E402
+from vigie.demo.local_cluster import LocalCluster  # noqa: E402
+from vigie.demo.sample_associations import write_association_sample  # noqa: E402
+from vigie.demo.sample_prefectures import write_sample  # noqa: E402
+from vigie.ingest import association_loader  # noqa: E402
 from vigie.settings import load_settings  # noqa: E402
 
 from bench.scratch import scratch_postgres  # noqa: E402
@@ -53,10 +54,10 @@ def prepare_warehouse(warehouse_url: str, work: Path) -> dict[str, str]:
     settings = load_settings(env)
     write_sample(work / "landing")
     write_association_sample(work / "landing")
-    flows.refresh_reference(settings)
-    flows.ingest_prefectures("bench", settings)
-    association_loading.run("bench", settings)
-    flows.build_warehouse(settings)
+    tasks.refresh_reference(settings)
+    tasks.ingest_prefectures("bench", settings)
+    association_loader.run("bench", settings)
+    tasks.build_warehouse(settings)
     return env
 
 

@@ -1,7 +1,7 @@
 """Benchmark: full and weekly-incremental fetch+load of the police-population API.
 
 10 years x 101 départements x 2 forces x 7 indicators (~170,000 rows) served by the local test
-server (vigie.police_demo_server) in pages of 1,000, loaded into a fresh DuckDB warehouse (or a
+server (vigie.demo.police_api_server) in pages of 1,000, loaded into a fresh DuckDB warehouse (or a
 scratch database, dropped afterwards, on the PostgreSQL server ``--postgres`` names).
 Targets (issue 4): full fetch+load < 15 s; incremental weekly fetch < 10 % of the full. The
 baseline is downloading the same pages without loading, so the ratio shows what loading costs
@@ -23,11 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vigie import api_loading, sample_police  # noqa: E402
-from vigie.police_api import ApiConfig, PoliceApiClient  # noqa: E402
-from vigie.police_demo_server import PoliceApiServer  # noqa: E402
+from vigie.demo import sample_police  # noqa: E402
+from vigie.demo.police_api_server import PoliceApiServer  # noqa: E402
+from vigie.ingest import police_loader  # noqa: E402
+from vigie.ingest.police_api import ApiConfig, PoliceApiClient  # noqa: E402
 from vigie.settings import load_settings  # noqa: E402
-from vigie.warehouse import Warehouse  # noqa: E402
+from vigie.warehouse.connection import Warehouse  # noqa: E402
 
 from bench.scratch import scratch_postgres  # noqa: E402
 
@@ -53,8 +54,8 @@ def bench(warehouse_url: str | None) -> int:
         "VIGIE_WAREHOUSE_URL": warehouse_url or f"duckdb:///{scratch / 'warehouse.duckdb'}",
     })  # fmt: skip
     warehouse = Warehouse(settings)
-    ctx = api_loading._context(settings)
-    api_loading.ensure_schema(warehouse)
+    ctx = police_loader._context(settings)
+    police_loader.ensure_schema(warehouse)
     with PoliceApiServer(frame, token=TOKEN) as server:
         config = ApiConfig(base_url=server.url, token=TOKEN, page_size=1000)
         server.window("0000-00", f"{today:%Y-%m}")  # warm the server's cache once
@@ -65,11 +66,13 @@ def bench(warehouse_url: str | None) -> int:
         download = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        full = api_loading.fetch_and_load(warehouse, config, ctx, run_id="bench-full", today=today)
+        full = police_loader.fetch_and_load(
+            warehouse, config, ctx, run_id="bench-full", today=today
+        )
         full_s = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        weekly = api_loading.fetch_and_load(
+        weekly = police_loader.fetch_and_load(
             warehouse, config, ctx, run_id="bench-weekly", today=today + timedelta(days=7)
         )
         weekly_s = time.perf_counter() - t0

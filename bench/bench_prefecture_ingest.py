@@ -2,13 +2,14 @@
 
     uv run python bench/bench_prefecture_ingest.py [--departements N]
 
-Writes the sample landing zone (``vigie.sample.write_sample``: mixed encodings, dialects, XLSX
+Writes the sample landing zone (``vigie.demo.sample_prefectures.write_sample``: mixed encodings,
+dialects, XLSX
 with title rows, French numbers...) into a temporary directory, and beside it the *same rows*
 as clean UTF-8 ``;`` CSVs with canonical headers, one per sample file (the cells as the sender
 wrote them, minus the encoding/dialect/XLSX mess). Then times:
 
 - the baseline: DuckDB's ``read_csv`` over the clean files, materialised;
-- ``flows.ingest_prefectures`` over the messy sample into a fresh DuckDB warehouse (reading,
+- ``tasks.ingest_prefectures`` over the messy sample into a fresh DuckDB warehouse (reading,
   validation, rejects, audit, archive moves: the whole task), twice on copies of the same
   landing zone: without Great Expectations (``VIGIE_GX_VALIDATE=false``), then with it (the
   suite once per batch, its results and Data Docs written). ``import great_expectations``
@@ -32,8 +33,8 @@ from pathlib import Path
 
 def _clean_copies(files: list[Path], out_dir: Path) -> int:
     """One clean CSV per sample file, same rows; returns the number of rows written."""
-    from vigie.sources.prefectures import KINDS
-    from vigie.validation import read_file, to_frame
+    from vigie.contracts.prefectures import KINDS
+    from vigie.contracts.validation import read_file, to_frame
 
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -57,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import duckdb
-    from vigie import flows
-    from vigie.reference import load_reference
-    from vigie.sample import write_sample
+    from vigie import tasks
+    from vigie.demo.sample_prefectures import write_sample
+    from vigie.reference.geography import load_reference
     from vigie.settings import load_settings
 
     with tempfile.TemporaryDirectory(prefix="vigie-bench-") as tmp:
@@ -92,21 +93,21 @@ def main(argv: list[str] | None = None) -> int:
                     "VIGIE_GX_VALIDATE": str(gx).lower(),
                 }
             )
-            flows.refresh_reference(settings)
+            tasks.refresh_reference(settings)
             started = time.perf_counter()
-            found = flows.ingest_prefectures("bench", settings)
+            found = tasks.ingest_prefectures("bench", settings)
             return found, time.perf_counter() - started
 
         reports, ingest_plain = ingest(root, gx=False)
         peak_plain_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB
         started = time.perf_counter()
-        from vigie.expectations import import_gx
+        from vigie.ingest.expectations import import_gx
 
         import_gx()
         gx_import = time.perf_counter() - started
         suite_runs = _GxLines()
-        logging.getLogger("vigie.expectations").addHandler(suite_runs)
-        logging.getLogger("vigie.expectations").setLevel(logging.INFO)
+        logging.getLogger("vigie.ingest.expectations").addHandler(suite_runs)
+        logging.getLogger("vigie.ingest.expectations").setLevel(logging.INFO)
         gx_reports, ingest_gx = ingest(root / "gx_run", gx=True)
         assert [r["status"] for r in gx_reports] == [r["status"] for r in reports]
 

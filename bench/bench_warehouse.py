@@ -8,7 +8,7 @@ national sample (prefecture exports, police-population CSV fallback, association
 loads the raw tables with the ingestion functions the DAGs call, then :func:`measure`:
 
 - the baseline: ``dbt build`` of the project through dbt's in-process runner (what
-  ``vigie.flows.build_warehouse`` does), in a fresh Python process, timed around the call
+  ``vigie.tasks.build_warehouse`` does), in a fresh Python process, timed around the call
   only (dbt's import excluded, so the ratio errs on the strict side), with a scratch
   ``--target-path``; twice before the Airflow runs (cold, then with dbt's partial parse) and
   once after, the fastest kept;
@@ -65,7 +65,7 @@ RUN_TIMEOUT_S = 2400  # LOCAL took over 900 s on a loaded 2-core machine
 
 _BASELINE = """
 import json, sys, time
-from vigie.dbt import dbt_environment
+from vigie.warehouse.dbt_runner import dbt_environment
 from vigie.settings import load_settings
 settings = load_settings(json.loads(sys.argv[1]))
 from dbt.cli.main import dbtRunner  # imported before the clock starts: dbt's own work only
@@ -97,8 +97,8 @@ def _clean_env() -> dict[str, str]:
 def baseline_dbt_build(settings: Any, target_path: Path) -> float:
     """Seconds of a plain ``dbt build`` of the project (dbt's runner), in a fresh process.
 
-    Same arguments as :func:`vigie.dbt.run_dbt` plus a scratch ``--target-path``: the
-    project's ``target/`` holds the manifest the DAG renders from, and other runs share it.
+    Same arguments as :func:`vigie.warehouse.dbt_runner.run_dbt` plus a scratch ``--target-path``:
+    the project's ``target/`` holds the manifest the DAG renders from, and other runs share it.
     A second call with the same ``target_path`` reuses dbt's partial parse, as a steady-state
     ``dbt build`` would.
     """
@@ -338,7 +338,7 @@ def airflow_refresh(settings: Any, home: Path, mode: str, runs: int = 1) -> dict
 
 def marts_rows(settings: Any) -> int | None:
     """Rows in every ``marts`` table: a check that each run built the same thing."""
-    from vigie.warehouse import Warehouse
+    from vigie.warehouse.connection import Warehouse
 
     try:
         with Warehouse(settings).transaction() as tx:
@@ -397,18 +397,19 @@ def measure(settings: Settings, work_dir: Path, scale: str, variants: tuple[str,
 
 def load_sample(settings: Any, landing: Path, seed: int = 20170410) -> None:
     """The national sample into ``landing``, then its raw tables into the warehouse."""
-    from vigie import api_loading, association_loading, flows
-    from vigie.sample import write_sample
-    from vigie.sample_associations import write_association_sample
-    from vigie.sample_police import generate_indicators, write_police_csv
+    from vigie import tasks
+    from vigie.demo.sample_associations import write_association_sample
+    from vigie.demo.sample_police import generate_indicators, write_police_csv
+    from vigie.demo.sample_prefectures import write_sample
+    from vigie.ingest import association_loader, police_loader
 
     write_sample(landing, seed=seed)
     write_association_sample(landing, seed=seed)
     write_police_csv(landing, generate_indicators(42, date.today()))
-    flows.refresh_reference(settings)
-    flows.ingest_prefectures("bench", settings)
-    api_loading.run_csv("bench", settings)
-    association_loading.run("bench", settings)
+    tasks.refresh_reference(settings)
+    tasks.ingest_prefectures("bench", settings)
+    police_loader.run_csv("bench", settings)
+    association_loader.run("bench", settings)
 
 
 def _print(rows: list[dict]) -> None:

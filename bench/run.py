@@ -16,10 +16,10 @@ Per scale, the sample generators write a landing zone into a scratch directory:
 
 Then the weekly flow runs on an empty warehouse (full refresh), one step per process as
 Airflow runs one task per process, through the functions the DAG tasks call
-(``vigie.flows``, ``api_loading``, ``association_loading``); one new week of files lands
+(``vigie.tasks``, ``api_loading``, ``association_loading``); one new week of files lands
 (3 prefecture resends, 5 association reports, one more API week) and the flow runs again
-(incremental: its dbt step builds only what the week changed, ``vigie.dbt_selection``). The
-stage rows come from those steps, each beside a baseline measured in the same run:
+(incremental: its dbt step builds only what the week changed, ``vigie.warehouse.build_selection``).
+The stage rows come from those steps, each beside a baseline measured in the same run:
 
 - prefecture ingestion vs DuckDB ``read_csv`` of the same (loaded) rows as clean CSVs;
 - police-population API fetch+load vs downloading the same pages without loading;
@@ -133,10 +133,10 @@ def _police_start(years: int) -> date:
 
 def _generate(cfg: dict[str, Any]) -> dict[str, Any]:
     """The scale's landing zone and API frame (not timed as a stage: preparation)."""
-    from vigie import sample_police
-    from vigie.reference import load_reference
-    from vigie.sample import write_sample
-    from vigie.sample_associations import write_association_sample
+    from vigie.demo import sample_police
+    from vigie.demo.sample_associations import write_association_sample
+    from vigie.demo.sample_prefectures import write_sample
+    from vigie.reference.geography import load_reference
 
     spec = SCALES[cfg["scale"]]
     work = Path(cfg["work"])
@@ -224,16 +224,16 @@ def _step(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
         found = _cached_generate(cfg)
         return {"time_s": time.perf_counter() - started, **found}
     if name == "reference":
-        from vigie import flows
+        from vigie import tasks
 
         started = time.perf_counter()
-        counts = flows.refresh_reference(settings)
+        counts = tasks.refresh_reference(settings)
         return {"time_s": time.perf_counter() - started, "rows": sum(counts.values())}
     if name == "prefectures":
-        from vigie import flows
+        from vigie import tasks
 
         started = time.perf_counter()
-        reports = flows.ingest_prefectures(run_id, settings)
+        reports = tasks.ingest_prefectures(run_id, settings)
         return {
             "time_s": time.perf_counter() - started,
             "files": len(reports),
@@ -241,10 +241,10 @@ def _step(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
             "rows_loaded": sum(r["rows_loaded"] for r in reports),
         }
     if name in ("police", "police_download"):
-        from vigie import api_loading
-        from vigie.police_api import ApiConfig, PoliceApiClient
-        from vigie.police_demo_server import ParquetIndicators, PoliceApiServer
-        from vigie.warehouse import Warehouse
+        from vigie.demo.police_api_server import ParquetIndicators, PoliceApiServer
+        from vigie.ingest import police_loader
+        from vigie.ingest.police_api import ApiConfig, PoliceApiClient
+        from vigie.warehouse.connection import Warehouse
 
         indicators = ParquetIndicators(str(Path(cfg["work"]) / "police.parquet"))
         warehouse = Warehouse(settings)
@@ -259,10 +259,10 @@ def _step(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
                     "pages": len(pages),
                     "rows": sum(len(p.rows) for p in pages),
                 }
-            api_loading.ensure_schema(warehouse)
-            ctx = api_loading._context(settings)
+            police_loader.ensure_schema(warehouse)
+            ctx = police_loader._context(settings)
             started = time.perf_counter()
-            done = api_loading.fetch_and_load(warehouse, config, ctx, run_id=run_id, today=day)
+            done = police_loader.fetch_and_load(warehouse, config, ctx, run_id=run_id, today=day)
             return {
                 "time_s": time.perf_counter() - started,
                 "rows": done["rows_received"],
@@ -270,10 +270,10 @@ def _step(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
                 "depuis": done.get("depuis"),
             }
     if name == "associations":
-        from vigie import association_loading as al
-        from vigie.reference import load_reference
-        from vigie.validation import Context
-        from vigie.warehouse import Warehouse
+        from vigie.contracts.validation import Context
+        from vigie.ingest import association_loader as al
+        from vigie.reference.geography import load_reference
+        from vigie.warehouse.connection import Warehouse
 
         ctx = Context(load_reference(settings.reference_dir), settings.qpv_2024_from_year)
         warehouse = Warehouse(settings)
@@ -306,23 +306,23 @@ def _step(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
             "files": len(every),
         }
     if name == "dbt_build":
-        from vigie import flows
+        from vigie import tasks
 
         # The full refresh is a whole `dbt build`; the week after builds what changed.
         started = time.perf_counter()
-        plan = flows.build_warehouse(settings, changed_only=cfg.get("week", 0) > 0)
+        plan = tasks.build_warehouse(settings, changed_only=cfg.get("week", 0) > 0)
         return {"time_s": time.perf_counter() - started, "plan": plan}
     if name == "checks":
-        from vigie import flows
+        from vigie import tasks
 
         started = time.perf_counter()
-        counts = flows.evaluate_checks(day, settings)
+        counts = tasks.evaluate_checks(day, settings)
         return {"time_s": time.perf_counter() - started, "rows": sum(counts.values())}
     if name == "emails":
-        from vigie import flows
+        from vigie import tasks
 
         started = time.perf_counter()
-        report = flows.send_weekly_emails(day, settings, run_id=run_id)
+        report = tasks.send_weekly_emails(day, settings, run_id=run_id)
         return {
             "time_s": time.perf_counter() - started,
             "rows": report.get("sent") or len(report.get("outbox") or []),
@@ -346,7 +346,7 @@ def _step(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
 def _read_csv_baseline(cfg: dict[str, Any], settings) -> dict[str, Any]:
     """The loaded FIPD rows as clean ``;`` CSVs (one per file loaded), then DuckDB's reader."""
     import duckdb
-    from vigie.warehouse import Warehouse
+    from vigie.warehouse.connection import Warehouse
 
     clean = Path(cfg["work"]) / "clean"
     shutil.rmtree(clean, ignore_errors=True)
@@ -377,9 +377,9 @@ def _read_csv_baseline(cfg: dict[str, Any], settings) -> dict[str, Any]:
 
 def _new_week(cfg: dict[str, Any]) -> dict[str, Any]:
     """One more week of files: 3 prefecture resends (this year), 5 association reports."""
-    from vigie.reference import load_reference
-    from vigie.sample import write_sample
-    from vigie.sample_associations import write_association_sample
+    from vigie.demo.sample_associations import write_association_sample
+    from vigie.demo.sample_prefectures import write_sample
+    from vigie.reference.geography import load_reference
 
     work = Path(cfg["work"])
     landing = work / "landing"
@@ -407,10 +407,10 @@ def child_main(step: str, cfg_path: str) -> int:
     cfg = json.loads(Path(cfg_path).read_text())
     cfg["stages"] = set(cfg.get("stages", STAGES))
     # A step process starts as a Vigie task process does: forked from an executor worker that
-    # has Airflow, dbt and matplotlib imported (vigie.preload). Without this the
+    # has Airflow, dbt and matplotlib imported (vigie.orchestration.preload). Without this the
     # e-mail step paid Airflow's import (~3 s) and the dbt step dbt's (~2 s) inside the clock.
     import airflow.sdk  # noqa: F401
-    from vigie.preload import preload_task_imports
+    from vigie.orchestration.preload import preload_task_imports
 
     if SCALES[cfg["scale"]]["factor"] >= 100:
         # 100 times a real year of FIPD actions sums past the marts' plausibility bound (1 G€

@@ -16,28 +16,24 @@ Produces the `vigie_raw_associations` asset that schedules the warehouse build.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import dag, get_current_context, task
-from vigie.assets import DEFAULT_ARGS, RAW_ASSOCIATIONS, WAREHOUSE_POOL
+from airflow.sdk import dag, task
+from vigie import tasks
+from vigie.orchestration.assets import RAW_ASSOCIATIONS
+from vigie.orchestration.defaults import DAG_DEFAULTS, WAREHOUSE_POOL
 
 
 @dag(
     dag_id="ingest_association_reports",
     schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Paris"),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["vigie", "ingestion", "associations"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def ingest_association_reports() -> None:
     @task(pool=WAREHOUSE_POOL, outlets=[RAW_ASSOCIATIONS])
-    def load_landed_reports() -> dict:
+    def load_landed_reports(run_id: str | None = None) -> dict:
         """Each waiting report: read, validate, load or quarantine, archive (one log line each)."""
-        from vigie import association_loading
-
-        return association_loading.run(run_id=get_current_context()["run_id"])
+        return tasks.load_association_reports(run_id)
 
     load_landed_reports()
 

@@ -15,46 +15,30 @@ Produces the `vigie_raw_police_population` asset.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import dag, get_current_context, task
-from vigie.assets import DEFAULT_ARGS, RAW_POLICE_POPULATION, WAREHOUSE_POOL
+from airflow.sdk import dag, task
+from vigie import tasks
+from vigie.orchestration.assets import RAW_POLICE_POPULATION
+from vigie.orchestration.defaults import DAG_DEFAULTS, WAREHOUSE_POOL
 
 
 @dag(
     dag_id="ingest_police_population",
     schedule="@daily",
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Paris"),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["vigie", "ingestion", "police_population"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def ingest_police_population() -> None:
     @task(pool=WAREHOUSE_POOL)
-    def fetch_api() -> dict:
+    def fetch_api(run_id: str | None = None) -> dict:
         """Incremental fetch and load from the API; skipped without the connection."""
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-        from vigie import api_loading
-        from vigie.police_api import PoliceApiAuthError
-
-        try:
-            report = api_loading.run_api(run_id=get_current_context()["run_id"])
-        except PoliceApiAuthError as exc:  # retrying will not fix credentials
-            raise AirflowFailException(str(exc)) from exc
-        if report is None:
-            raise AirflowSkipException("no vigie_police_api connection: CSV fallback only")
-        return report
+        return tasks.fetch_police_api(run_id)
 
     # none_failed: runs after a skipped API task, not after a failed one (the run shows it).
     @task(pool=WAREHOUSE_POOL, outlets=[RAW_POLICE_POPULATION], trigger_rule="none_failed")
-    def load_csv_fallback() -> dict:
+    def load_csv_fallback(run_id: str | None = None) -> dict:
         """Each CSV waiting under police_population/: validate, load or quarantine, archive."""
-        from vigie import api_loading
-
-        report = api_loading.run_csv(run_id=get_current_context()["run_id"])
-        report.pop("files")  # per-file details are in audit.file_loads and the task log
-        return report
+        return tasks.load_police_csv(run_id)
 
     fetch_api() >> load_csv_fallback()
 

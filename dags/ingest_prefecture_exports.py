@@ -19,41 +19,29 @@ Produces the `vigie_raw_prefectures` asset that schedules the warehouse build.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.sdk import dag, get_current_context, task
-from vigie.assets import DEFAULT_ARGS, RAW_PREFECTURES, WAREHOUSE_POOL
+from airflow.sdk import dag, task
+from vigie import tasks
+from vigie.orchestration.assets import RAW_PREFECTURES
+from vigie.orchestration.defaults import DAG_DEFAULTS, WAREHOUSE_POOL
 
 
 @dag(
     dag_id="ingest_prefecture_exports",
     schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Paris"),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["vigie", "ingestion", "prefectures"],
     doc_md=__doc__,
+    **DAG_DEFAULTS,
 )
 def ingest_prefecture_exports() -> None:
     @task(pool=WAREHOUSE_POOL)
     def refresh_reference() -> dict[str, int]:
         """Reference geography, QPV and ZSP lists in force, into the warehouse."""
-        from vigie import flows
-
-        return flows.refresh_reference()
+        return tasks.refresh_reference()
 
     @task(pool=WAREHOUSE_POOL, outlets=[RAW_PREFECTURES])
-    def load_landed_files() -> dict[str, int]:
+    def load_landed_files(run_id: str | None = None) -> dict[str, int]:
         """Each waiting file: validate, load or quarantine, archive. Logs one line per file."""
-        from collections import Counter
-
-        from vigie import flows
-
-        reports = flows.ingest_prefectures(run_id=get_current_context()["run_id"])
-        counts = Counter(report["status"] for report in reports)
-        for report in reports:
-            counts.update({f"rejected:{k}": n for k, n in report["rejects_by_reason"].items()})
-        return dict(counts)
+        return tasks.load_prefecture_files(run_id)
 
     refresh_reference() >> load_landed_files()
 

@@ -8,8 +8,8 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from vigie.sample import luhn_complete
-from vigie.sample_associations import report_csv, report_json, report_xlsx
+from vigie.demo.sample_associations import report_csv, report_json, report_xlsx
+from vigie.demo.sample_prefectures import luhn_complete
 
 
 def siret(n: int) -> str:

@@ -86,7 +86,7 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def rows_93() -> list[dict]:
     """Four actions of Seine-Saint-Denis in 2019, with real codes from the reference."""
-    from vigie.reference import load_reference
+    from vigie.reference.geography import load_reference
 
     ref = load_reference()
     qpv = ref.qpv[(ref.qpv.code_departement == "93") & (ref.qpv.geographie == "2015")]
@@ -130,7 +130,7 @@ def settings_on_both_engines(request: pytest.FixtureRequest, tmp_path: Path) -> 
 
 def query_frame(settings: Settings, sql: str):
     """The result of ``sql`` on the settings' warehouse, as a DataFrame."""
-    from vigie.warehouse import Warehouse
+    from vigie.warehouse.connection import Warehouse
 
     with Warehouse(settings).transaction() as tx:
         return tx.fetch_frame(sql)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
-from vigie.local_cluster import free_port
+from vigie.demo.local_cluster import free_port
 
 __all__ = ["Mailbox", "free_port", "smtp_conn_uri", "smtp_server"]
 

@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from vigie.alerts.pilots import read_pilots
+from vigie.reference.pilots import read_pilots
 from vigie.settings import SOURCE_TREE_ROOT
 
 from tests.test_alerts_content import PILOTS_CSV, build, parts

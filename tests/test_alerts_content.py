@@ -22,8 +22,8 @@ import pytest
 from vigie.alerts import chart
 from vigie.alerts.alert_rows import compare_weeks, parse_alert_rows, worst_first
 from vigie.alerts.chart import chart_data_from_png
-from vigie.alerts.pilots import read_pilots
 from vigie.alerts.render import build_weekly_emails
+from vigie.reference.pilots import read_pilots
 
 from tests.test_alerts_render import MARKERS, PILOTS_CSV, RAW_AMOUNTS, ROWS, SENDER
 
@@ -36,7 +36,7 @@ EVIL = '=HYPERLINK("http://evil.example","<b>clic</b>")'
 
 def alert(check, code, period, status, message, figures=None, lineage=None, *, dep=None,
           kind="departement", week=WEEK) -> dict:  # fmt: skip
-    """A row as ``flows.weekly_emails`` reads it (figures and lineage as JSON text)."""
+    """A row as ``tasks.weekly_emails`` reads it (figures and lineage as JSON text)."""
     return {"week_start": week, "check_name": check, "territory_kind": kind,
             "territory_code": code, "period": period,
             "code_departement": code.split("-")[0] if dep is None else dep,
@@ -408,7 +408,7 @@ def test_national_chart_shows_every_departement_lowest_first(messages):
 
 
 def read_codes():
-    from vigie.alerts.pilots import DEPARTEMENTS
+    from vigie.reference.pilots import DEPARTEMENTS
 
     return list(DEPARTEMENTS)
 
@@ -484,8 +484,9 @@ def _warehouse_settings(tmp_path, backend, request):
 @pytest.mark.parametrize("backend", ["duckdb", "postgres"])
 def test_weekly_emails_read_this_and_last_weeks_alerts(tmp_path, backend, request):
     import pandas as pd
-    from vigie import checks, flows
-    from vigie.warehouse import Warehouse
+    from vigie import tasks
+    from vigie.alerts import checks
+    from vigie.warehouse.connection import Warehouse
 
     settings = _warehouse_settings(tmp_path, backend, request)
     with Warehouse(settings).transaction() as tx:
@@ -493,7 +494,7 @@ def test_weekly_emails_read_this_and_last_weeks_alerts(tmp_path, backend, reques
         tx.execute(SHARE_DDL)
         tx.insert_frame("marts.fipd_priority_share", pd.DataFrame(ROWS))
     # No alerts table yet (the checks never ran): the FIPD share alone, no failure.
-    (digest, own) = flows.weekly_emails(date(2026, 11, 25), settings)
+    (digest, own) = tasks.weekly_emails(date(2026, 11, 25), settings)
     assert "n'ont pas encore été évalués" in parts(own)["text"]
 
     older = [dict(r, week_start=date(2026, 11, 9), status="alert") for r in PREVIOUS_ROWS]
@@ -503,7 +504,7 @@ def test_weekly_emails_read_this_and_last_weeks_alerts(tmp_path, backend, reques
         for statement in checks.ALERTS_DDL:
             tx.execute(statement)
         tx.insert_frame(checks.ALERTS_TABLE, frame)
-    (digest, own) = flows.weekly_emails(date(2026, 11, 25), settings)  # a Wednesday
+    (digest, own) = tasks.weekly_emails(date(2026, 11, 25), settings)  # a Wednesday
     assert digest["X-Vigie-Week"] == "2026-11-23"
     text = parts(digest)["text"]
     assert "ÉVOLUTION DEPUIS LA SEMAINE DU 16/11/2026" in text

@@ -17,15 +17,10 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 
 import pytest
+from vigie.alerts.formatting import csv_safe, format_eur, format_share, format_target
 from vigie.alerts.outbox import write_outbox
-from vigie.alerts.pilots import DEPARTEMENTS, Pilot, read_pilots
-from vigie.alerts.render import (
-    build_weekly_emails,
-    csv_safe,
-    format_eur,
-    format_share,
-    format_target,
-)
+from vigie.alerts.render import build_weekly_emails
+from vigie.reference.pilots import DEPARTEMENTS, Pilot, read_pilots
 from vigie.settings import get_settings
 
 WEEK = date(2026, 11, 23)

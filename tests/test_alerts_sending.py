@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from vigie.alerts.render import build_weekly_emails
 from vigie.alerts.sending import DeliveryError, deliver
-from vigie.warehouse import Warehouse
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import make_settings
 from tests.smtp_sink import free_port, smtp_conn_uri, smtp_server
@@ -37,7 +37,7 @@ def messages(pilots):
 
 @pytest.fixture
 def pilots(tmp_path: Path):
-    from vigie.alerts.pilots import read_pilots
+    from vigie.reference.pilots import read_pilots
 
     from tests.test_alerts_render import PILOTS_CSV
 

@@ -16,9 +16,9 @@ import psycopg2
 import pytest
 from psycopg2 import errors
 from sqlalchemy.engine import make_url
-from vigie import flows
-from vigie.dbt import run_dbt
+from vigie import tasks
 from vigie.settings import Settings
+from vigie.warehouse.dbt_runner import run_dbt
 
 from tests.conftest import PG_ADMIN, make_settings
 from tests.test_warehouse_dbt import pg_database  # noqa: F401  (a module-scoped fixture)
@@ -38,7 +38,7 @@ def warehouse(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     """Raw, audit and reference tables, and the département dimension, built by dbt."""
     root = tmp_path_factory.mktemp("analyst")
     settings = make_settings(root, VIGIE_WAREHOUSE_URL=pg_database)
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBT_TARGET_PATH", str(root / "dbt_target"))
         patch.setenv("DBT_LOG_PATH", str(root / "dbt_logs"))

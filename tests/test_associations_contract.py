@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from vigie import association_loading as al
-from vigie.association_template import TEMPLATE_PATH, build_workbook, template_bytes
-from vigie.departement_neighbours import adjacency, neighbours
-from vigie.reference import load_reference
-from vigie.sources import associations as contract
+from vigie.contracts import associations as contract
+from vigie.contracts.association_template import TEMPLATE_PATH, build_workbook, template_bytes
+from vigie.ingest import association_loader as al
+from vigie.reference.geography import load_reference
+from vigie.reference.neighbours import adjacency, neighbours
 
 from tests.association_files import drop, siret
 from tests.conftest import make_settings
@@ -60,7 +60,7 @@ def test_neighbours_are_symmetric_and_agree_with_the_epci_of_the_reference() -> 
 
 def test_the_committed_template_is_the_one_the_contract_generates() -> None:
     assert TEMPLATE_PATH.read_bytes() == template_bytes(), (
-        "run `uv run python -m vigie.association_template` after changing the contract"
+        "run `uv run python -m vigie.contracts.association_template` after changing the contract"
     )
     book = build_workbook()
     labels = [book["Identification"].cell(r, 1).value for r in range(4, 9)]
@@ -72,8 +72,8 @@ def test_the_committed_template_is_the_one_the_contract_generates() -> None:
 def test_a_filled_in_template_loads(tmp_path: Path) -> None:
     """The template as a structure saves it from a spreadsheet (openpyxl: shared strings,
     styles, data validation) goes through the loader untouched."""
-    from vigie.validation import Context
-    from vigie.warehouse import Warehouse
+    from vigie.contracts.validation import Context
+    from vigie.warehouse.connection import Warehouse
 
     book = build_workbook()
     for r, value in zip(range(4, 9), ["ANPAEJ", "PAEJ de Saint-Denis", siret(9), "93", "2019"],

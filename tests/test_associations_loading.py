@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from vigie import association_loading as al
-from vigie.reference import load_reference
-from vigie.validation import Context
-from vigie.warehouse import Warehouse
+from vigie.contracts.validation import Context
+from vigie.ingest import association_loader as al
+from vigie.reference.geography import load_reference
+from vigie.warehouse.connection import Warehouse
 
 from tests.association_files import (
     drop,
@@ -279,7 +279,7 @@ def test_redelivering_a_whole_batch_changes_nothing(duck) -> None:
 
 
 def test_calamine_and_openpyxl_read_a_report_the_same(monkeypatch) -> None:
-    from vigie.association_template import build_workbook
+    from vigie.contracts.association_template import build_workbook
     from vigie.parsing import workbook
 
     book = build_workbook()
@@ -308,10 +308,10 @@ def test_calamine_and_openpyxl_read_a_report_the_same(monkeypatch) -> None:
 def test_a_report_the_database_refuses_waits_alone_and_the_batch_loads(duck) -> None:
     """The batch's one transaction fails; each report is retried in its own, so only the one
     the database refuses stays in the landing zone (and the run says so)."""
-    from vigie import loading
+    from vigie.ingest import batches
 
     warehouse = Warehouse(duck)
-    loading.ensure_schema(warehouse)
+    batches.ensure_schema(warehouse)
     ddl = al.SCHEMA_DDL[1].replace(
         "structure VARCHAR NOT NULL,",
         "structure VARCHAR NOT NULL CHECK (structure <> 'Refusée par la base'),",

@@ -11,14 +11,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from vigie import association_loading as al
-from vigie import loading
-from vigie.dbt import run_dbt
-from vigie.reference import load_reference
-from vigie.sample_associations import write_association_sample
+from vigie.contracts.validation import Context
+from vigie.demo.sample_associations import write_association_sample
+from vigie.ingest import association_loader as al
+from vigie.ingest import batches
+from vigie.reference.geography import load_reference
 from vigie.settings import Settings
-from vigie.validation import Context
-from vigie.warehouse import Warehouse
+from vigie.warehouse.connection import Warehouse
+from vigie.warehouse.dbt_runner import run_dbt
 
 from tests.association_files import drop, ident, report_csv, report_json, report_xlsx, row
 from tests.conftest import make_settings, query_frame
@@ -116,7 +116,7 @@ def test_the_mart_suppresses_small_counts_and_protects_them_from_the_total(
     with warehouse.transaction() as tx:
         statuses = tx.fetchall("SELECT status, count(*) FROM audit.file_loads GROUP BY status")
     assert sorted(statuses) == [("loaded", 5), ("superseded", 1)]
-    loading.refresh_reference(warehouse, load_reference())
+    batches.refresh_reference(warehouse, load_reference())
 
     _build(settings, tmp_path, "+association_activity stg_reference__departements")
 
@@ -159,7 +159,7 @@ def test_dim_structure_has_one_row_per_reporting_structure_without_personal_data
     warehouse = Warehouse(settings)
     al.ingest_reports(warehouse, settings.landing_url, Context(load_reference(),
                       settings.qpv_2024_from_year))  # fmt: skip
-    loading.refresh_reference(warehouse, load_reference())
+    batches.refresh_reference(warehouse, load_reference())
     # dim_departement too: the relationships test runs only when both its models are selected.
     _build(settings, tmp_path, "+dim_structure +dim_departement")
 

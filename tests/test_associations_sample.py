@@ -6,11 +6,11 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
-from vigie import association_loading as al
-from vigie.reference import load_reference
-from vigie.sample_associations import write_association_sample
-from vigie.validation import Context
-from vigie.warehouse import Warehouse
+from vigie.contracts.validation import Context
+from vigie.demo.sample_associations import write_association_sample
+from vigie.ingest import association_loader as al
+from vigie.reference.geography import load_reference
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import make_settings
 

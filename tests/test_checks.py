@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import pandas as pd
 import pytest
-from vigie import checks, flows
-from vigie.warehouse import Warehouse
+from vigie import tasks
+from vigie.alerts import checks
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import make_settings
 
@@ -56,7 +57,7 @@ def _police(dep, force, indicateur, valeur, previous) -> dict:
 @pytest.fixture
 def evaluated(tmp_path):
     settings = make_settings(tmp_path)
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     shares = pd.DataFrame([
         _share("93", 2026, 1_000_000.0, 749_900.0, "below_target"),  # just below: 74,99 %
         _share("13", 2026, 1_000_000.0, 750_100.0, "ok"),  # just above
@@ -197,11 +198,11 @@ def test_an_annex_missing_or_in_preparation_for_13_months_is_an_alert(evaluated)
 
 
 def test_a_structure_that_stopped_reporting_is_flagged_once_late(tmp_path) -> None:
-    from vigie import association_loading
+    from vigie.ingest import association_loader
 
     settings = make_settings(tmp_path)
-    flows.refresh_reference(settings)
-    association_loading.ensure_schema(Warehouse(settings))
+    tasks.refresh_reference(settings)
+    association_loader.ensure_schema(Warehouse(settings))
     reports = [("11111111111111", "2024"), ("11111111111111", "2025"),  # on time: ok
                ("22222222222222", "2024"),  # 2025 missing, due 01/03/2026: alert
                ("33333333333333", "2023"),  # stopped long ago: not re-flagged

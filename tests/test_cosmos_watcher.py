@@ -1,7 +1,7 @@
 """The warehouse DAG's per-model tasks: what they report, from real dbt events.
 
-The decision table is pure (:func:`vigie.cosmos_watcher_trigger.decide`); the status board is
-fed by dbt's own runner on a real warehouse, once with good data and once with a row a test
+The decision table is pure (:func:`vigie.orchestration.cosmos_watcher_trigger.decide`); the status
+board is fed by dbt's own runner on a real warehouse, once with good data and once with a row a test
 rejects. The whole DAG under a real scheduler: tests/test_warehouse_watcher.py.
 """
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
-from vigie.cosmos_watcher import NodeStatusBoard, _without_resource_types
-from vigie.cosmos_watcher_trigger import BuildSnapshot, decide
+from vigie.orchestration.cosmos_watcher import NodeStatusBoard, _without_resource_types
+from vigie.orchestration.cosmos_watcher_trigger import BuildSnapshot, decide
 
 from tests.conftest import make_settings
 
@@ -83,21 +83,22 @@ def test_a_failed_unit_test_fails_its_model_instead_of_leaving_it_skipped() -> N
 @pytest.fixture(scope="module")
 def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory):
     """The tiny sample's reference and association reports in a DuckDB warehouse."""
-    from vigie import association_loading, flows
-    from vigie.sample_associations import write_association_sample
+    from vigie import tasks
+    from vigie.demo.sample_associations import write_association_sample
+    from vigie.ingest import association_loader
 
     tmp = tmp_path_factory.mktemp("board")
     settings = make_settings(tmp, VIGIE_GX_VALIDATE="false")
     write_association_sample(Path(settings.landing_url))
-    flows.refresh_reference(settings)
-    association_loading.run("board", settings)
+    tasks.refresh_reference(settings)
+    association_loader.run("board", settings)
     return settings
 
 
 def _board_after_build(settings, tests_per_model: dict[str, list[str]]) -> dict:
     """``dbt build`` of the association models with the board as dbt's event callback."""
     from dbt.cli.main import dbtRunner
-    from vigie.dbt import dbt_environment
+    from vigie.warehouse.dbt_runner import dbt_environment
 
     board = NodeStatusBoard(tests_per_model)
     project = str(settings.dbt_project_dir)
@@ -138,7 +139,7 @@ def test_the_board_reports_each_model_and_its_tests_from_dbt_events(loaded_wareh
 
 
 def test_a_rejected_row_fails_its_models_tests_with_dbts_message(loaded_warehouse) -> None:
-    from vigie.warehouse import Warehouse
+    from vigie.warehouse.connection import Warehouse
 
     reports = "model.vigie.stg_associations__reports"
     with Warehouse(loaded_warehouse).transaction() as tx:

@@ -23,10 +23,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from vigie import checks, cli, flows
-from vigie.local_cluster import AirflowApi, free_port, stop_process_tree
-from vigie.sample import SampleSummary, shape_of, write_sample
-from vigie.warehouse import Warehouse
+from vigie import cli, tasks
+from vigie.alerts import checks
+from vigie.demo.local_cluster import AirflowApi, free_port, stop_process_tree
+from vigie.demo.sample_prefectures import SampleSummary, shape_of, write_sample
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import PROJECT, make_settings
 
@@ -150,7 +151,7 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
 
     settings = make_settings(tmp_path)
     rows = {
-        (r["code_departement"], r["annee"]): r for r in flows.priority_share_rows([YEAR], settings)
+        (r["code_departement"], r["annee"]): r for r in tasks.priority_share_rows([YEAR], settings)
     }
     for dep, share in expected.items():
         assert rows[(dep, YEAR)]["share_located"] == pytest.approx(share, abs=1e-9), dep
@@ -198,12 +199,12 @@ def test_same_flow_on_postgresql_gives_the_same_shares(sample, pg_url: str, tmp_
     summary, expected = sample
     _copy_landing(summary, tmp_path / "landing")
     settings = make_settings(tmp_path, VIGIE_WAREHOUSE_URL=pg_url)
-    flows.refresh_reference(settings)
-    reports = flows.ingest_prefectures("e2e", settings)
+    tasks.refresh_reference(settings)
+    reports = tasks.ingest_prefectures("e2e", settings)
     assert {r["status"] for r in reports} <= {"loaded", "loaded_with_rejects"}
-    flows.build_warehouse(settings)
+    tasks.build_warehouse(settings)
     rows = {
-        (r["code_departement"], r["annee"]): r for r in flows.priority_share_rows([YEAR], settings)
+        (r["code_departement"], r["annee"]): r for r in tasks.priority_share_rows([YEAR], settings)
     }
     for dep, share in expected.items():
         assert rows[(dep, YEAR)]["share_located"] == pytest.approx(share, abs=1e-9), dep
@@ -216,6 +217,6 @@ def test_same_flow_on_postgresql_gives_the_same_shares(sample, pg_url: str, tmp_
     assert sorted(fired[fired.period == str(YEAR)].territory_code) == sorted(
         summary.below_target[YEAR]
     )
-    report = flows.send_weekly_emails(date(YEAR, 11, 23), settings)
+    report = tasks.send_weekly_emails(date(YEAR, 11, 23), settings)
     assert report["transport"] == "outbox" and report["outbox"]
     assert all(Path(p).exists() for p in report["outbox"])

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from vigie import expectations
-from vigie.expectations import BatchValidator, suite_json, suite_path
-from vigie.reference import load_reference
+from vigie.contracts.prefectures import CONTRATS, FIPD, KINDS
+from vigie.contracts.validation import Context, check_batch, read_file
+from vigie.ingest import expectations
+from vigie.ingest.expectations import BatchValidator, suite_json, suite_path
+from vigie.reference.geography import load_reference
 from vigie.settings import SOURCE_TREE_ROOT
-from vigie.sources.prefectures import CONTRATS, FIPD, KINDS
-from vigie.validation import Context, check_batch, read_file
 
 from tests.prefecture_files import write_variant
 from tests.test_prefecture_contrats import CONTRATS as CONTRATS_CSV
@@ -20,7 +20,7 @@ INCLUDE = SOURCE_TREE_ROOT / "include"
 
 
 def test_committed_suites_are_what_the_declarations_generate() -> None:
-    """If this fails, run `uv run python -m vigie.expectations` and commit the diff."""
+    """If this fails, run `uv run python -m vigie.ingest.expectations` and commit the diff."""
     for kind in KINDS:
         path = suite_path(kind, INCLUDE)
         assert path.read_text(encoding="utf-8") == suite_json(kind), path
@@ -97,17 +97,17 @@ def test_suite_counts_agree_with_row_verdicts_on_a_batch(rows_93, tmp_path: Path
 
 
 def test_the_flow_runs_the_suite_once_per_batch(rows_93, tmp_path: Path, caplog) -> None:
-    from vigie import flows
+    from vigie import tasks
 
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path)
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     landing = Path(settings.landing_url) / "prefectures"
     for year in (2019, 2020, 2021):
         write_variant(landing / f"fipd_{year}.csv", [dict(r, annee=year) for r in rows_93], "clean")
     with caplog.at_level("INFO"):
-        reports = flows.ingest_prefectures("run-gx", settings)
+        reports = tasks.ingest_prefectures("run-gx", settings)
     assert [r["status"] for r in reports] == ["loaded"] * 3
     gx_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("GX ")]
     assert len(gx_lines) == 1 and "on 12 rows of 3 file(s)" in gx_lines[0], gx_lines

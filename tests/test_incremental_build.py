@@ -1,7 +1,7 @@
 """The weekly build that runs only what changed gives the same marts as a full rebuild.
 
 Why: ``build_warehouse(changed_only=True)`` skips every dbt node whose sources did not change
-(vigie.dbt_selection). If a mart depended on something the fingerprints miss, an analyst
+(vigie.warehouse.build_selection). If a mart depended on something the fingerprints miss, an analyst
 would read stale figures with nothing to tell them; this compares every mart, row by row,
 after a week of resends, corrections and a first police load, with a full build of the same
 data, on both engines.
@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from vigie import api_loading, flows, sample_police
-from vigie.police_demo_server import small_frame
-from vigie.sample import write_sample
-from vigie.sample_associations import write_association_sample
+from vigie import tasks
+from vigie.demo import sample_police
+from vigie.demo.police_api_server import small_frame
+from vigie.demo.sample_associations import write_association_sample
+from vigie.demo.sample_prefectures import write_sample
+from vigie.ingest import police_loader
 from vigie.settings import Settings
-from vigie.warehouse import Warehouse
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import make_settings
 
@@ -50,12 +52,12 @@ def _copy(files: list[Path], root: Path, landing: Path) -> None:
 
 
 def _ingest(settings: Settings, run_id: str) -> None:
-    from vigie import association_loading as al
-    from vigie.reference import load_reference
-    from vigie.validation import Context
+    from vigie.contracts.validation import Context
+    from vigie.ingest import association_loader as al
+    from vigie.reference.geography import load_reference
 
-    flows.refresh_reference(settings)
-    flows.ingest_prefectures(run_id, settings)
+    tasks.refresh_reference(settings)
+    tasks.ingest_prefectures(run_id, settings)
     ctx = Context(load_reference(settings.reference_dir), settings.qpv_2024_from_year)
     al.ensure_schema(Warehouse(settings))
     al.ingest_reports(Warehouse(settings), settings.landing_url, ctx, run_id)
@@ -91,8 +93,8 @@ def test_a_week_built_incrementally_equals_a_full_rebuild(
     write_sample(landing, departements=DEPARTEMENTS, years=[YEAR - 1, YEAR])
     _copy(first, root, landing)
     _ingest(settings, "week-0")
-    assert flows.build_warehouse(settings)["mode"] == "full"
-    assert flows.build_warehouse(settings, changed_only=True)["mode"] == "nothing"
+    assert tasks.build_warehouse(settings)["mode"] == "full"
+    assert tasks.build_warehouse(settings, changed_only=True)["mode"] == "nothing"
 
     # A week: one département resends this year's export, two reports and a correction
     # arrive, and the police indicators land for the first time (their raw table appears).
@@ -102,15 +104,15 @@ def test_a_week_built_incrementally_equals_a_full_rebuild(
     _copy(later, root, landing)
     _ingest(settings, "week-1")
     sample_police.write_police_csv(landing, small_frame())
-    api_loading.run_csv("week-1", settings)
+    police_loader.run_csv("week-1", settings)
 
-    plan = flows.build_warehouse(settings, changed_only=True)
+    plan = tasks.build_warehouse(settings, changed_only=True)
     assert plan["mode"] == "changed"
     assert not any(name.startswith("reference.") for name in plan["changed"])
     assert "police_raw.police_population_indicators" in plan["changed"]
     incremental = _marts(settings)
 
-    assert flows.build_warehouse(settings)["mode"] == "full"
+    assert tasks.build_warehouse(settings)["mode"] == "full"
     rebuilt = _marts(settings)
     assert sorted(incremental) == sorted(rebuilt)
     for name, frame in rebuilt.items():

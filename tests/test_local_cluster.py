@@ -1,6 +1,6 @@
 """The production topology, run on this machine's own services, driven and broken for real.
 
-One cluster for the module (`vigie.local_cluster`): Airflow's metadata on the local PostgreSQL,
+One cluster for the module (`vigie.demo.local_cluster`): Airflow's metadata on the local PostgreSQL,
 CeleryExecutor with the local Redis, API server, scheduler, DAG processor, triggerer, two Celery
 workers; the warehouse on PostgreSQL; the police-population API served on 127.0.0.1; an
 aiosmtpd relay on a port reserved up front. The tests run in file order:
@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 import psycopg2
 import pytest
-from vigie import flows
-from vigie.local_cluster import LocalCluster
-from vigie.sample import SampleSummary, write_sample
-from vigie.sample_associations import write_association_sample
+from vigie import tasks
+from vigie.demo.local_cluster import LocalCluster
+from vigie.demo.sample_associations import write_association_sample
+from vigie.demo.sample_prefectures import SampleSummary, write_sample
 
 from tests.conftest import fresh_postgres_database, make_settings
 from tests.smtp_sink import free_port, smtp_conn_uri, smtp_server
@@ -76,8 +76,8 @@ class Topology:
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     import redis
-    from vigie.police_demo_server import DEMO_TOKEN, PoliceApiServer
-    from vigie.sample_police import generate_indicators
+    from vigie.demo.police_api_server import DEMO_TOKEN, PoliceApiServer
+    from vigie.demo.sample_police import generate_indicators
 
     # A CI job stopped with SIGTERM still stops the cluster (the fixture's teardown runs).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -155,9 +155,9 @@ def test_weekly_flow_through_the_rest_api_with_the_relay_down_at_first(
     build = api.wait_for_run("build_warehouse", api.trigger("build_warehouse"), 1500)
     assert build["state"] == "success"
     # One dbt build on a Celery worker; every model's task started and ended in the triggerer.
-    tasks = api.task_instances("build_warehouse", build["dag_run_id"])
-    assert {t["state"] for t in tasks} == {"success"}
-    assert [t["task_id"] for t in tasks if t["queued_when"]] == ["dbt_producer_watcher"]
+    instances = api.task_instances("build_warehouse", build["dag_run_id"])
+    assert {t["state"] for t in instances} == {"success"}
+    assert [t["task_id"] for t in instances if t["queued_when"]] == ["dbt_producer_watcher"]
 
     # Unpaused, the weekly DAG runs for the Monday just past (the latest cron time), as it
     # would at 07:00 that day; nobody listens on the relay's port yet.
@@ -173,7 +173,7 @@ def test_weekly_flow_through_the_rest_api_with_the_relay_down_at_first(
 
     monday = datetime.fromisoformat(run["logical_date"]).astimezone(PARIS)
     assert (monday.weekday(), monday.hour) == (0, 7)
-    expected = flows.weekly_emails(monday.date(), topology.settings)
+    expected = tasks.weekly_emails(monday.date(), topology.settings)
     assert expected
     received = sorted(r for rcpts, _ in mailbox.received for r in rcpts if r != ENGINEERS)
     assert received == sorted(_addresses(expected)), "every pilot's e-mail arrived, once"

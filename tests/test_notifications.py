@@ -9,9 +9,9 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from vigie import flows
-from vigie.notifications import ENGINEERS_DIR, quarantine_notice
-from vigie.warehouse import Warehouse
+from vigie import tasks
+from vigie.alerts.engineers import ENGINEERS_DIR, quarantine_notice
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import PROJECT, make_settings
 from tests.smtp_sink import smtp_conn_uri, smtp_server
@@ -20,7 +20,7 @@ FAILING_DAG = textwrap.dedent('''
     """A DAG whose only task fails: the data engineers must hear of it (airflow)."""
     import pendulum
     from airflow.sdk import dag, task
-    from vigie.assets import DEFAULT_ARGS
+    from vigie.orchestration.assets import DEFAULT_ARGS
 
     @dag(dag_id="always_fails", start_date=pendulum.datetime(2026, 1, 1), schedule=None,
          default_args={**DEFAULT_ARGS, "retries": 0})
@@ -65,7 +65,7 @@ def test_a_failed_task_reaches_the_engineers_not_the_pilots(tmp_path: Path) -> N
 
 def test_quarantined_files_of_the_week_are_listed_for_the_engineers(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    flows.refresh_reference(settings)  # creates the audit tables
+    tasks.refresh_reference(settings)  # creates the audit tables
     now = datetime.now(UTC)
     with Warehouse(settings).transaction() as tx:
         for name, status, when in (("fipd_93_2026.csv", "quarantined", now),
@@ -89,7 +89,7 @@ def test_the_notice_is_kept_in_the_outbox_when_the_relay_is_down(
     tmp_path: Path, monkeypatch
 ) -> None:
     """The relay being down is often what failed the task: the notice must not be lost too."""
-    from vigie.notifications import send_to_engineers
+    from vigie.alerts.engineers import send_to_engineers
 
     from tests.smtp_sink import free_port
 

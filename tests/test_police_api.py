@@ -1,6 +1,6 @@
 """The police-population API client against a real HTTP server on 127.0.0.1 (no mocks).
 
-Each test drives the task function (``api_loading.run_api``, what the DAG's ``fetch_api``
+Each test drives the task function (``police_loader.run_api``, what the DAG's ``fetch_api``
 task calls) and asserts both its report and what landed in a DuckDB warehouse.
 """
 
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from vigie import api_loading
-from vigie.police_api import (
+from vigie.demo.police_api_server import Fault, PoliceApiServer, small_frame
+from vigie.ingest import police_loader
+from vigie.ingest.police_api import (
     ApiConfig,
     PoliceApiAuthError,
     PoliceApiError,
@@ -22,8 +23,7 @@ from vigie.police_api import (
     config_from_connection,
     incremental_window,
 )
-from vigie.police_demo_server import Fault, PoliceApiServer, small_frame
-from vigie.warehouse import Warehouse
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import make_settings
 
@@ -74,7 +74,7 @@ def _config(server: PoliceApiServer, sleeps: Sleeps, **overrides) -> ApiConfig:
 
 
 def _raw(settings) -> pd.DataFrame:
-    api_loading.ensure_schema(Warehouse(settings))
+    police_loader.ensure_schema(Warehouse(settings))
     with Warehouse(settings).transaction() as tx:
         return tx.fetch_frame("SELECT * FROM raw.police_population_indicators")
 
@@ -85,7 +85,7 @@ def _fetches(settings) -> pd.DataFrame:
 
 
 def test_multi_page_fetch_loads_every_row_with_lineage(server, frame, settings) -> None:
-    report = api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
+    report = police_loader.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
     assert report["pages"] == 4 and report["rows_received"] == len(frame) == 168
     assert report["rows_inserted"] == 168 and report["unknown_indicators"] == {}
     raw = _raw(settings)
@@ -108,8 +108,8 @@ def test_a_fetch_is_staged_page_batch_by_batch_and_loaded_once(
 ) -> None:
     # Pages are parsed and staged as they arrive (memory holds one batch, not the fetch); the
     # rows only become visible when the last page is in, once each.
-    monkeypatch.setattr(api_loading, "PAGES_PER_BATCH", 1)
-    report = api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
+    monkeypatch.setattr(police_loader, "PAGES_PER_BATCH", 1)
+    report = police_loader.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
     assert (report["pages"], report["rows_received"], report["rows_inserted"]) == (4, 168, 168)
     raw = _raw(settings)
     assert len(raw) == 168 and raw.groupby("page").size().tolist() == [50, 50, 50, 18]
@@ -120,9 +120,9 @@ def test_a_fetch_is_staged_page_batch_by_batch_and_loaded_once(
 
 def test_same_fetch_twice_inserts_nothing_new(server, settings) -> None:
     config = _config(server, Sleeps())
-    api_loading.run_api("run-1", settings, config, today=TODAY)
-    again = api_loading.fetch_and_load(
-        Warehouse(settings), config, api_loading._context(settings), today=TODAY, full=True
+    police_loader.run_api("run-1", settings, config, today=TODAY)
+    again = police_loader.fetch_and_load(
+        Warehouse(settings), config, police_loader._context(settings), today=TODAY, full=True
     )
     assert again["rows_inserted"] == 0 and again["rows_unchanged"] == 168
     assert len(_raw(settings)) == 168
@@ -131,7 +131,7 @@ def test_same_fetch_twice_inserts_nothing_new(server, settings) -> None:
 def test_429_waits_retry_after_then_goes_on(server, settings) -> None:
     server.add_fault(Fault(status=429, retry_after="7", page=2))
     sleeps = Sleeps()
-    report = api_loading.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
+    report = police_loader.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
     assert sleeps == [7.0]
     assert report["rows_inserted"] == 168 and len(_raw(settings)) == 168
     assert [s for _, s in server.requests] == [200, 429, 200, 200, 200]
@@ -140,7 +140,7 @@ def test_429_waits_retry_after_then_goes_on(server, settings) -> None:
 def test_two_503_then_success_backs_off_exponentially(server, settings) -> None:
     server.add_fault(Fault(status=503), times=2)
     sleeps = Sleeps()
-    report = api_loading.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
+    report = police_loader.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
     assert sleeps == [0.5, 1.0]
     assert report["pages"] == 4 and len(_raw(settings)) == 168
 
@@ -149,7 +149,7 @@ def test_retries_are_bounded_and_nothing_is_loaded(server, settings) -> None:
     server.add_fault(Fault(status=503, page=3), times=10)
     sleeps = Sleeps()
     with pytest.raises(PoliceApiError, match=r"HTTP 503, gave up after 4 attempts"):
-        api_loading.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
+        police_loader.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
     assert sleeps == [0.5, 1.0, 2.0]
     assert _raw(settings).empty and _fetches(settings).empty  # pages 1-2 were not half-loaded
 
@@ -160,7 +160,7 @@ def test_connection_errors_are_retried_then_reported(settings) -> None:
     sleeps = Sleeps()
     config = ApiConfig(base_url=dead.url, token=TOKEN, max_retries=2, backoff_base=1, sleep=sleeps)
     with pytest.raises(PoliceApiError, match="connection error"):
-        api_loading.run_api("run-1", settings, config, today=TODAY)
+        police_loader.run_api("run-1", settings, config, today=TODAY)
     assert sleeps == [1, 2]
 
 
@@ -168,7 +168,7 @@ def test_401_is_a_clear_credentials_error_and_loads_nothing(server, settings) ->
     sleeps = Sleeps()
     config = _config(server, sleeps, token="wrong-token")
     with pytest.raises(PoliceApiAuthError, match=r"HTTP 401.*vigie_police_api"):
-        api_loading.run_api("run-1", settings, config, today=TODAY)
+        police_loader.run_api("run-1", settings, config, today=TODAY)
     assert sleeps == [] and len(server.requests) == 1  # no retry on credentials
     assert _raw(settings).empty
 
@@ -176,7 +176,7 @@ def test_401_is_a_clear_credentials_error_and_loads_nothing(server, settings) ->
 def test_truncated_json_is_a_clear_error_and_nothing_is_half_loaded(server, settings) -> None:
     server.add_fault(Fault(truncate=0.6, page=3))
     with pytest.raises(PoliceApiShapeError, match=r"page=3.*not valid JSON.*truncated"):
-        api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
+        police_loader.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
     assert _raw(settings).empty and _fetches(settings).empty
     assert _staging_left(settings) == []
 
@@ -196,7 +196,7 @@ def test_truncated_json_is_a_clear_error_and_nothing_is_half_loaded(server, sett
 def test_a_body_of_the_wrong_shape_is_a_clear_error(server, settings, body, message) -> None:
     server.add_fault(Fault(body=body))
     with pytest.raises(PoliceApiShapeError, match=message):
-        api_loading.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
+        police_loader.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
     assert _raw(settings).empty
 
 
@@ -205,9 +205,9 @@ def test_the_token_never_appears_in_logs_errors_or_reprs(server, settings, caplo
     server.add_fault(Fault(status=503))
     server.add_fault(Fault(status=429, retry_after="1"))
     config = _config(server, Sleeps())
-    api_loading.run_api("run-1", settings, config, today=TODAY)
+    police_loader.run_api("run-1", settings, config, today=TODAY)
     with pytest.raises(PoliceApiAuthError) as refused:
-        api_loading.run_api("run-2", settings, _config(server, Sleeps(), token="bad-" + TOKEN))
+        police_loader.run_api("run-2", settings, _config(server, Sleeps(), token="bad-" + TOKEN))
     assert "retry 1/3" in caplog.text and "urllib3" in caplog.text  # the logs did run
     for text in (caplog.text, str(refused.value), repr(config)):
         assert TOKEN not in text
@@ -224,9 +224,9 @@ def test_incremental_window_months_not_complete_plus_three() -> None:
 
 def test_second_fetch_asks_only_for_recent_months(server, settings) -> None:
     config = _config(server, Sleeps())
-    api_loading.run_api("run-1", settings, config, today=TODAY)
+    police_loader.run_api("run-1", settings, config, today=TODAY)
     server.requests.clear()
-    report = api_loading.run_api("run-2", settings, config, today=TODAY)
+    report = police_loader.run_api("run-2", settings, config, today=TODAY)
     assert report["depuis"] == "2025-02" and report["jusqua"] == "2025-05"
     assert server.requests[0][0].startswith("/v1/indicateurs?depuis=2025-02&jusqua=2025-05&")
     assert report["rows_received"] == 126 and report["rows_inserted"] == 0
@@ -235,11 +235,11 @@ def test_second_fetch_asks_only_for_recent_months(server, settings) -> None:
 def test_the_airflow_connection_gives_base_url_and_token(server, settings, monkeypatch) -> None:
     monkeypatch.delenv("AIRFLOW_CONN_VIGIE_POLICE_API", raising=False)
     assert config_from_connection() is None
-    assert api_loading.run_api("run-0", settings, today=TODAY) is None  # CSV fallback only
+    assert police_loader.run_api("run-0", settings, today=TODAY) is None  # CSV fallback only
     monkeypatch.setenv("AIRFLOW_CONN_VIGIE_POLICE_API", f"http://:{TOKEN}@127.0.0.1:{server.port}")
     config = config_from_connection(page_size=PAGE)
     assert config is not None and config.base_url == server.url and config.token == TOKEN
-    report = api_loading.run_api("run-1", settings, config, today=TODAY)
+    report = police_loader.run_api("run-1", settings, config, today=TODAY)
     assert report["rows_inserted"] == 168
 
 
@@ -248,7 +248,7 @@ def test_a_login_in_the_connection_never_replaces_the_bearer_token(server, setti
     monkeypatch.setenv(
         "AIRFLOW_CONN_VIGIE_POLICE_API", f"http://svc-vigie:{TOKEN}@127.0.0.1:{server.port}"
     )
-    report = api_loading.run_api("run-1", settings, config_from_connection(page_size=PAGE),
+    report = police_loader.run_api("run-1", settings, config_from_connection(page_size=PAGE),
                                  today=TODAY)  # fmt: skip
     assert report["rows_inserted"] == 168
     assert {status for _, status in server.requests} == {200}
@@ -257,9 +257,9 @@ def test_a_login_in_the_connection_never_replaces_the_bearer_token(server, setti
 def test_pages_served_from_a_parquet_file_are_those_of_the_frame(tmp_path) -> None:
     """The benchmarks serve 17 million rows from a file (memory bounded): a client must get
     exactly the pages it would get from the same rows in memory, windows included."""
-    from vigie import sample_police
-    from vigie.police_api import PoliceApiClient
-    from vigie.police_demo_server import ParquetIndicators
+    from vigie.demo import sample_police
+    from vigie.demo.police_api_server import ParquetIndicators
+    from vigie.ingest.police_api import PoliceApiClient
 
     until, start = date(2025, 5, 20), date(2024, 9, 1)
     path = tmp_path / "indicators.parquet"

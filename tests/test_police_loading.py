@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from vigie import api_loading, flows, sample_police
-from vigie.police_api import ApiConfig
-from vigie.police_demo_server import PoliceApiServer, small_frame
-from vigie.sources.police_population import FIELDS
-from vigie.warehouse import Warehouse
+from vigie import tasks
+from vigie.contracts.police_population import FIELDS
+from vigie.demo import sample_police
+from vigie.demo.police_api_server import PoliceApiServer, small_frame
+from vigie.ingest import police_loader
+from vigie.ingest.police_api import ApiConfig
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import make_settings
 
@@ -56,7 +58,7 @@ def _query(settings, sql: str) -> pd.DataFrame:
 
 def _build_mart(settings) -> None:
     """The mart, its parents and their tests (cautious: not the prefecture models' tests)."""
-    from vigie.dbt import run_dbt
+    from vigie.warehouse.dbt_runner import run_dbt
 
     selection = "+police_population_monthly stg_reference__departements"
     run_dbt(["build", "--select", selection, "--indirect-selection", "cautious"], settings)
@@ -67,7 +69,7 @@ def _where(key: dict[str, str]) -> str:
 
 
 def test_revision_keeps_history_and_the_latest_wins_in_the_mart(server, settings, caplog) -> None:
-    first = api_loading.run_api("run-1", settings, _config(server), today=TODAY)
+    first = police_loader.run_api("run-1", settings, _config(server), today=TODAY)
     assert first["rows_inserted"] == 168
     # The API publishes a revision of one value, and a new indicator, between two fetches.
     revised = small_frame()
@@ -77,12 +79,12 @@ def test_revision_keeps_history_and_the_latest_wins_in_the_mart(server, settings
     revision = revised[mask].assign(valeur=old_value - 1, publie_le="2025-05-12T09:00:00+02:00")
     novel = small_frame(("93",), ("2025-04",), ("drones_de_surveillance",))
     server.set_frame(pd.concat([revised, revision, novel], ignore_index=True))
-    caplog.set_level(logging.WARNING, logger="vigie.api_loading")
-    second = api_loading.run_api("run-2", settings, _config(server), today=TODAY)
+    caplog.set_level(logging.WARNING, logger="vigie.ingest.police_loader")
+    second = police_loader.run_api("run-2", settings, _config(server), today=TODAY)
     assert second["rows_inserted"] == 1 + 2  # the revision and the new indicator (2 forces)
     assert second["unknown_indicators"] == {"drones_de_surveillance": 2}
     assert "unknown indicator(s) stored" in caplog.text and "drones_de_surveillance" in caplog.text
-    third = api_loading.run_api("run-3", settings, _config(server), today=TODAY)
+    third = police_loader.run_api("run-3", settings, _config(server), today=TODAY)
     assert third["rows_inserted"] == 0  # same publications again: nothing new
 
     history = _query(settings, f"SELECT valeur, dag_run_id FROM raw.police_population_indicators "
@@ -90,7 +92,7 @@ def test_revision_keeps_history_and_the_latest_wins_in_the_mart(server, settings
     assert history["valeur"].tolist() == [old_value, old_value - 1]
     assert history["dag_run_id"].tolist() == ["run-1", "run-2"]
 
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     _build_mart(settings)
     mart = _query(settings, "SELECT * FROM marts.police_population_monthly")
     assert len(mart) == 168 + 2  # one row per key: history is not counted twice
@@ -106,8 +108,8 @@ def test_evolution_is_a_fraction_of_last_years_value(settings, tmp_path) -> None
     frame = small_frame(("93",), ("2024-04", "2025-04"), ("intervenants_sociaux",))
     frame["valeur"] = pd.array([8, 6, 10, 6], dtype="Int64")  # PN 8 -> 6, GN 10 -> 6
     with PoliceApiServer(frame, token=TOKEN) as server:
-        api_loading.run_api("run-1", settings, _config(server), today=TODAY)
-    flows.refresh_reference(settings)
+        police_loader.run_api("run-1", settings, _config(server), today=TODAY)
+    tasks.refresh_reference(settings)
     _build_mart(settings)
     mart = _query(settings, "SELECT force, valeur, valeur_annee_precedente, evolution "
                             "FROM marts.police_population_monthly "
@@ -117,9 +119,9 @@ def test_evolution_is_a_fraction_of_last_years_value(settings, tmp_path) -> None
 
 
 def test_csv_fallback_gives_the_same_rows_as_the_api(server, settings) -> None:
-    api = api_loading.run_api("run-api", settings, _config(server), today=TODAY)
+    api = police_loader.run_api("run-api", settings, _config(server), today=TODAY)
     paths = sample_police.write_police_csv(settings.landing_url, small_frame())
-    csv = api_loading.run_csv("run-csv", settings)
+    csv = police_loader.run_csv("run-csv", settings)
     assert csv["statuses"] == {"loaded": 1} and csv["rows_loaded"] == api["rows_inserted"] == 168
     assert not paths[0].exists()  # archived
     raw = _query(settings, "SELECT * FROM raw.police_population_indicators")
@@ -138,7 +140,7 @@ def test_csv_fallback_gives_the_same_rows_as_the_api(server, settings) -> None:
     assert lineage["request_url"].isna().all()
     # Same bytes again: a duplicate, nothing loaded twice.
     sample_police.write_police_csv(settings.landing_url, small_frame())
-    assert api_loading.run_csv("run-csv-2", settings)["statuses"] == {"duplicate": 1}
+    assert police_loader.run_csv("run-csv-2", settings)["statuses"] == {"duplicate": 1}
     assert len(_query(settings, "SELECT 1 FROM raw.police_population_indicators")) == 336
 
 
@@ -151,7 +153,7 @@ def test_csv_fallback_follows_the_common_file_rules(settings) -> None:
     lines += ["20;2025-11;PN;intervenants_sociaux;3;2025-12-12", "93;2025-13;GN;x;1;2026-01-12"]
     lines += ["93;2025-12;gn;drones;1 200;2026-01-12T09:00:00+01:00"]
     (folder / "export.csv").write_bytes("\n".join(lines).encode("cp1252"))
-    report = api_loading.run_csv("run-1", settings)
+    report = police_loader.run_csv("run-1", settings)
     assert report["statuses"] == {"loaded_with_rejects": 1}
     assert report["rows_loaded"] == 11 and report["rows_rejected"] == 2
     assert report["unknown_indicators"] == {"drones": 1}

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from vigie import flows
-from vigie.reference import load_reference
-from vigie.sources.prefectures import KINDS
-from vigie.validation import Context, read_and_validate, read_file, validate_batch
+from vigie import tasks
+from vigie.contracts.prefectures import KINDS
+from vigie.contracts.validation import Context, read_and_validate, read_file, validate_batch
+from vigie.reference.geography import load_reference
 
 from tests.conftest import query_frame
 from tests.prefecture_files import write_variant
@@ -43,12 +43,12 @@ def _by_file(reports: list[dict]) -> dict[str, dict]:
 
 
 def test_one_quarantined_file_does_not_stop_the_other(settings, rows_93) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     good = [dict(r) for r in rows_93]
     bad = [dict(r, montant_attribue=-5.0) for r in rows_93[:3]] + [dict(rows_93[3])]
     bad_path = _write(settings, "a_negatifs.csv", bad, 1_600_000_000)
     good_path = _write(settings, "b_bon.csv", good, 1_600_000_100)
-    reports = _by_file(flows.ingest_prefectures("run", settings))
+    reports = _by_file(tasks.ingest_prefectures("run", settings))
     assert reports["a_negatifs.csv"]["status"] == "quarantined"
     assert reports["a_negatifs.csv"]["reason"].startswith(
         "too_many_invalid_rows: 3 of 4 rows invalid"
@@ -70,7 +70,7 @@ def test_one_quarantined_file_does_not_stop_the_other(settings, rows_93) -> None
 
 
 def test_same_dossier_number_in_two_files_is_not_a_duplicate(settings, rows_93) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     _write(settings, "a_2019.csv", rows_93, 1_600_000_000)
     # Same dossier numbers, another year: another file, another (département, year).
     _write(settings, "b_2020.csv", [dict(r, annee=2020) for r in rows_93], 1_600_000_100)
@@ -79,7 +79,7 @@ def test_same_dossier_number_in_two_files_is_not_a_duplicate(settings, rows_93) 
     twice += [dict(twice[0], porteur="Autre porteur")]
     twice += [dict(r, numero_dossier=f"2021-93-1{i:02d}") for i, r in enumerate(twice * 2)]
     _write(settings, "c_2021.csv", twice, 1_600_000_200)
-    reports = _by_file(flows.ingest_prefectures("run", settings))
+    reports = _by_file(tasks.ingest_prefectures("run", settings))
     assert reports["a_2019.csv"]["status"] == "loaded"
     assert reports["b_2020.csv"]["status"] == "loaded"
     assert reports["c_2021.csv"]["status"] == "loaded_with_rejects"
@@ -99,13 +99,13 @@ def test_same_dossier_number_in_two_files_is_not_a_duplicate(settings, rows_93) 
 
 
 def test_same_bytes_twice_in_one_batch_load_once(settings, rows_93) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     first = _write(settings, "a.csv", rows_93, 1_600_000_000)
     copy = _landing(settings) / "sub" / "copie de a.csv"
     copy.parent.mkdir(parents=True)
     copy.write_bytes(first.read_bytes())
     os.utime(copy, (1_600_000_100, 1_600_000_100))
-    reports = flows.ingest_prefectures("run", settings)
+    reports = tasks.ingest_prefectures("run", settings)
     assert [(r["file"], r["status"]) for r in reports] == [
         ("a.csv", "loaded"), ("sub/copie de a.csv", "duplicate"),
     ]  # fmt: skip
@@ -121,14 +121,14 @@ def test_same_bytes_twice_in_one_batch_load_once(settings, rows_93) -> None:
 
 def test_a_file_the_database_refuses_does_not_block_the_batch(settings, rows_93) -> None:
     """The batch transaction fails on one file's value: the others still load, one by one."""
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     _write(settings, "a_bon.csv", rows_93, 1_600_000_000)
     huge = [dict(r, annee=2020, montant_demande=None) for r in rows_93]
     huge[0]["montant_attribue"] = 1e15  # beyond NUMERIC(14, 2)
     huge_path = _write(settings, "b_enorme.csv", huge, 1_600_000_100)
     _write(settings, "c_bon.csv", [dict(r, annee=2021) for r in rows_93], 1_600_000_200)
     with pytest.raises(RuntimeError, match=r"b_enorme\.csv"):
-        flows.ingest_prefectures("run", settings)
+        tasks.ingest_prefectures("run", settings)
     assert huge_path.exists(), "the refused file stays in the landing zone"
     loads = _query(settings, "SELECT source_file_name, status FROM audit.file_loads")
     assert sorted(zip(loads.source_file_name, loads.status, strict=True)) == [

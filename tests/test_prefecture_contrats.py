@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vigie import flows
-from vigie.warehouse import Warehouse
+from vigie import tasks
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import make_settings
 
@@ -23,11 +23,11 @@ CONTRATS = (
 
 def test_contrats_file_loads_with_the_labels_the_contract_maps(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     landing = tmp_path / "landing" / "prefectures" / "suivi"
     landing.mkdir(parents=True)
     (landing / "suivi_contrats_93.csv").write_text(CONTRATS, encoding="utf-8")
-    report = flows.ingest_prefectures("run", settings)[0]
+    report = tasks.ingest_prefectures("run", settings)[0]
     assert (report["kind"], report["status"]) == ("contrats", "loaded_with_rejects")
     with Warehouse(settings).transaction() as tx:
         loaded = dict(

@@ -14,10 +14,10 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from vigie.parsing.text import FileRejected
-from vigie.reference import load_reference
-from vigie.sources.prefectures import KINDS
-from vigie.validation import Context, read_and_validate
+from vigie.contracts.prefectures import KINDS
+from vigie.contracts.validation import Context, read_and_validate
+from vigie.parsing.table import FileRejected
+from vigie.reference.geography import load_reference
 
 from tests.prefecture_files import CANONICAL, VARIANTS, _plain_row, write_variant
 

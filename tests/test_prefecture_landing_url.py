@@ -7,8 +7,8 @@ import uuid
 from pathlib import Path
 
 import fsspec
-from vigie import flows
-from vigie.warehouse import Warehouse
+from vigie import tasks
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import make_settings
 from tests.prefecture_files import write_variant
@@ -27,8 +27,8 @@ def test_list_load_archive_and_quarantine_through_a_memory_url(rows_93, tmp_path
     fs.pipe(f"{root}/landing/prefectures/bad.csv", b"nom;prenom\nDupont;Jean\n")
     fs.pipe(f"{root}/landing/prefectures/.upload.part", b"not yet a delivery")
 
-    flows.refresh_reference(settings)
-    reports = {r["file"]: r for r in flows.ingest_prefectures("run", settings)}
+    tasks.refresh_reference(settings)
+    reports = {r["file"]: r for r in tasks.ingest_prefectures("run", settings)}
 
     assert set(reports) == {"2019/good.csv", "bad.csv"}
     assert reports["2019/good.csv"]["status"] == "loaded"

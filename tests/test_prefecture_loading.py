@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from vigie import flows
-from vigie.reference import load_reference
-from vigie.warehouse import Transaction
+from vigie import tasks
+from vigie.reference.geography import load_reference
+from vigie.warehouse.connection import Transaction
 
 from tests.conftest import query_frame
 from tests.prefecture_files import VARIANTS, write_variant
@@ -47,13 +47,13 @@ def _canonical(frame: pd.DataFrame) -> list[tuple]:
 
 
 def test_every_shape_loads_to_the_same_canonical_rows(settings, rows_93, tmp_path) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     seen = {}
     for variant in VARIANTS:
         suffix = "xlsx" if variant.startswith("xlsx") else "csv"
         # Each variant is its own delivery (other département-years would supersede each other).
         path = write_variant(_landing(settings) / f"{variant}.{suffix}", rows_93, variant)
-        reports = flows.ingest_prefectures("test-run", settings)
+        reports = tasks.ingest_prefectures("test-run", settings)
         assert [r["status"] for r in reports] == ["loaded"], reports
         digest = reports[0]["sha256"]
         frame = _query(
@@ -73,25 +73,25 @@ def test_every_shape_loads_to_the_same_canonical_rows(settings, rows_93, tmp_pat
 
 
 def test_same_bytes_twice_load_once(settings, rows_93) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     write_variant(_landing(settings) / "a.csv", rows_93, "clean")
-    flows.ingest_prefectures("run-1", settings)
+    tasks.ingest_prefectures("run-1", settings)
     write_variant(_landing(settings) / "sub" / "copie de a.csv", rows_93, "clean")
-    reports = flows.ingest_prefectures("run-2", settings)
+    reports = tasks.ingest_prefectures("run-2", settings)
     assert [r["status"] for r in reports] == ["duplicate"]
     count = _query(settings, "SELECT count(*) AS n FROM raw.prefecture_fipd_actions")["n"][0]
     assert count == len(rows_93)
 
 
 def test_newer_file_for_same_departement_and_year_supersedes(settings, rows_93) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     old = write_variant(_landing(settings) / "old.csv", rows_93, "clean")
     os.utime(old, (1_600_000_000, 1_600_000_000))
     corrected = [dict(r) for r in rows_93[:3]]
     corrected[0]["montant_attribue"] = 11000.0
     new = write_variant(_landing(settings) / "new.csv", corrected, "french_cp1252")
     os.utime(new, (1_700_000_000, 1_700_000_000))
-    flows.ingest_prefectures("run", settings)
+    tasks.ingest_prefectures("run", settings)
     loads = _query(settings, "SELECT source_file_name, status FROM audit.file_loads")
     assert dict(zip(loads.source_file_name, loads.status, strict=True)) == {
         "old.csv": "superseded", "new.csv": "loaded",
@@ -102,12 +102,12 @@ def test_newer_file_for_same_departement_and_year_supersedes(settings, rows_93) 
     # A file arriving later but older (mtime) than the live one is history, not the winner.
     late = write_variant(_landing(settings) / "late_but_older.csv", rows_93[:1], "clean")
     os.utime(late, (1_650_000_000, 1_650_000_000))
-    reports = flows.ingest_prefectures("run-2", settings)
+    reports = tasks.ingest_prefectures("run-2", settings)
     assert reports[0]["status"] == "superseded"
 
 
 def test_invalid_rows_are_rejected_with_row_column_and_reason(settings, rows_93) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     rows = [dict(r) for r in rows_93] + [dict(rows_93[0]) for _ in range(16)]
     for i, row in enumerate(rows[4:], start=5):
         row["numero_dossier"] = f"2019-93-1{i:02d}"
@@ -116,7 +116,7 @@ def test_invalid_rows_are_rejected_with_row_column_and_reason(settings, rows_93)
     paris = load_reference().qpv.query("code_departement == '75' and geographie == '2015'")
     rows[6]["codes_qpv"] = [paris.code_qpv.iloc[0]]  # a real QPV, but in Paris
     write_variant(_landing(settings) / "with_errors.csv", rows, "clean")
-    report = flows.ingest_prefectures("run", settings)[0]
+    report = tasks.ingest_prefectures("run", settings)[0]
     assert report["status"] == "loaded_with_rejects"
     assert (report["rows_read"], report["rows_loaded"], report["rows_rejected"]) == (20, 17, 3)
     rejects = _query(
@@ -141,10 +141,10 @@ def test_invalid_rows_are_rejected_with_row_column_and_reason(settings, rows_93)
 
 
 def test_file_mostly_invalid_is_quarantined_with_a_reason_beside_it(settings, rows_93) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     rows = [dict(r, montant_attribue=-5.0) for r in rows_93]
     write_variant(_landing(settings) / "negatifs.csv", rows, "clean")
-    report = flows.ingest_prefectures("run", settings)[0]
+    report = tasks.ingest_prefectures("run", settings)[0]
     assert report["status"] == "quarantined"
     assert report["reason"].startswith("too_many_invalid_rows")
     note = json.loads(Path(report["moved_to"] + ".reason.json").read_text())
@@ -158,12 +158,12 @@ def test_file_mostly_invalid_is_quarantined_with_a_reason_beside_it(settings, ro
 
 
 def test_personal_data_column_quarantines_and_stores_nothing(settings, rows_93) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     path = write_variant(_landing(settings) / "perso.csv", rows_93, "clean")
     lines = path.read_text(encoding="utf-8").splitlines()
     lines = [lines[0] + ";Date de naissance"] + [line + ";12/05/1987" for line in lines[1:]]
     path.write_text("\n".join(lines), encoding="utf-8")
-    report = flows.ingest_prefectures("run", settings)[0]
+    report = tasks.ingest_prefectures("run", settings)[0]
     assert report["status"] == "quarantined" and report["reason"].startswith("personal_data")
     for table in ("raw.prefecture_fipd_actions", "audit.load_rejects"):
         assert _query(settings, f"SELECT count(*) AS n FROM {table}")["n"][0] == 0
@@ -172,9 +172,9 @@ def test_personal_data_column_quarantines_and_stores_nothing(settings, rows_93) 
 
 
 def test_interrupted_load_leaves_the_warehouse_as_before(settings, rows_93, monkeypatch) -> None:
-    flows.refresh_reference(settings)
+    tasks.refresh_reference(settings)
     write_variant(_landing(settings) / "a.csv", rows_93, "clean")
-    flows.ingest_prefectures("run-1", settings)
+    tasks.ingest_prefectures("run-1", settings)
     before = _query(settings, "SELECT count(*) AS n FROM raw.prefecture_fipd_actions")["n"][0]
 
     original = Transaction.insert_frame
@@ -189,7 +189,7 @@ def test_interrupted_load_leaves_the_warehouse_as_before(settings, rows_93, monk
     other = [dict(r, annee=2020, codes_qpv=[]) for r in rows_93]
     path = write_variant(_landing(settings) / "b.csv", other, "clean")
     with pytest.raises(KeyboardInterrupt):
-        flows.ingest_prefectures("run-2", settings)
+        tasks.ingest_prefectures("run-2", settings)
     monkeypatch.undo()
     after = _query(settings, "SELECT count(*) AS n FROM raw.prefecture_fipd_actions")["n"][0]
     assert after == before
@@ -197,4 +197,4 @@ def test_interrupted_load_leaves_the_warehouse_as_before(settings, rows_93, monk
     loads = _query(settings, "SELECT source_file_name FROM audit.file_loads")
     assert list(loads.source_file_name) == ["a.csv"]
     # The next run loads it normally.
-    assert flows.ingest_prefectures("run-3", settings)[0]["status"] == "loaded"
+    assert tasks.ingest_prefectures("run-3", settings)[0]["status"] == "loaded"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vigie.reference import (
+from vigie.reference.geography import (
     SHIPPED_DIR,
     load_reference,
     normalise_commune,
@@ -338,9 +338,9 @@ def test_reference_refresh_keeps_the_views_that_read_it(settings_on_both_engines
     On PostgreSQL a table with dependent views cannot be dropped: the refresh must replace the
     rows in place, or every ingestion after the first build fails.
     """
-    from vigie.loading import ensure_schema, refresh_reference
-    from vigie.reference import load_reference
-    from vigie.warehouse import Warehouse
+    from vigie.ingest.batches import ensure_schema, refresh_reference
+    from vigie.reference.geography import load_reference
+    from vigie.warehouse.connection import Warehouse
 
     warehouse = Warehouse(settings_on_both_engines)
     reference = load_reference()
@@ -359,13 +359,13 @@ def test_an_unchanged_reference_is_left_alone_and_a_new_one_replaces_it_in_place
     settings_on_both_engines,
 ) -> None:
     """Every ingestion run refreshes the reference; rewriting identical rows would make the
-    next warehouse build rebuild every dimension for nothing (vigie.dbt_selection), so an
-    unchanged list is skipped, and a changed one still replaces the rows under the views."""
+    next warehouse build rebuild every dimension for nothing (vigie.warehouse.build_selection), so
+    an unchanged list is skipped, and a changed one still replaces the rows under the views."""
     from dataclasses import replace
 
-    from vigie.loading import ensure_schema, refresh_reference
-    from vigie.reference import load_reference
-    from vigie.warehouse import Warehouse
+    from vigie.ingest.batches import ensure_schema, refresh_reference
+    from vigie.reference.geography import load_reference
+    from vigie.warehouse.connection import Warehouse
 
     warehouse = Warehouse(settings_on_both_engines)
     reference = load_reference()

@@ -13,13 +13,13 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from vigie.contracts.prefectures import FIPD, KINDS, NATURES, PROGRAMMES
+from vigie.contracts.validation import Context, read_and_validate
+from vigie.demo.sample_prefectures import CANONICAL, HUMAN, SYNONYMS, shape_of, write_sample
 from vigie.parsing import values as v
 from vigie.parsing.headers import map_header
 from vigie.parsing.text import read_table
-from vigie.reference import load_reference, normalise_commune, normalise_departement
-from vigie.sample import CANONICAL, HUMAN, SYNONYMS, shape_of, write_sample
-from vigie.sources.prefectures import FIPD, KINDS, NATURES, PROGRAMMES
-from vigie.validation import Context, read_and_validate
+from vigie.reference.geography import load_reference, normalise_commune, normalise_departement
 
 CURRENT = 2025
 YEARS = [2017, 2018, 2019, 2020, CURRENT]

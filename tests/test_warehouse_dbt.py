@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from vigie import flows
-from vigie.sample import SampleSummary, write_sample
+from vigie import tasks
+from vigie.demo.sample_prefectures import SampleSummary, write_sample
 from vigie.settings import Settings
-from vigie.warehouse import Warehouse
+from vigie.warehouse.connection import Warehouse
 
 from tests.conftest import fresh_postgres_database, make_settings
 
@@ -126,12 +126,12 @@ def _build(summary: SampleSummary, root: Path, **env: str) -> Settings:
     (the project's own target/ holds the manifest Airflow renders: leave it alone)."""
     _landing(summary, root / "landing")
     settings = make_settings(root, **env)
-    flows.refresh_reference(settings)
-    flows.ingest_prefectures("test-dbt", settings)
+    tasks.refresh_reference(settings)
+    tasks.ingest_prefectures("test-dbt", settings)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBT_TARGET_PATH", str(root / "dbt_target"))
         patch.setenv("DBT_LOG_PATH", str(root / "dbt_logs"))
-        flows.build_warehouse(settings)
+        tasks.build_warehouse(settings)
     return settings
 
 
@@ -388,7 +388,7 @@ def test_a_null_in_a_required_mart_column_fails_the_model_and_keeps_the_table(
     import shutil
 
     from dbt.cli.main import dbtRunner
-    from vigie.dbt import dbt_environment
+    from vigie.warehouse.dbt_runner import dbt_environment
 
     project = tmp_path / "dbt_project"
     shutil.copytree(built.dbt_project_dir, project, ignore=shutil.ignore_patterns("target"))
@@ -464,10 +464,10 @@ def test_the_readme_questions_run_and_answer(built, sample) -> None:
 def test_the_duckdb_memory_limit_binds_the_loader_and_dbt(tmp_path: Path) -> None:
     """VIGIE_DUCKDB_MEMORY_LIMIT caps both writers of the DuckDB file (beyond it DuckDB
     spills to disk): without it a 17-million-row police fetch held 12 GB of a worker. dbt runs
-    while the loader's connection is open, as in ``flows.build_warehouse``: DuckDB refuses a
+    while the loader's connection is open, as in ``tasks.build_warehouse``: DuckDB refuses a
     second connection of one process that differs in its configuration."""
     from dbt.cli.main import dbtRunner
-    from vigie.dbt import dbt_environment
+    from vigie.warehouse.dbt_runner import dbt_environment
 
     settings = make_settings(tmp_path, VIGIE_DUCKDB_MEMORY_LIMIT="300MB")
     assert _rows(settings, "SELECT current_setting('memory_limit')") == [("286.1 MiB",)]

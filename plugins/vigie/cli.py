@@ -31,8 +31,8 @@ def _say(message: str) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from vigie.sample import write_sample
-    from vigie.sample_associations import write_association_sample
+    from vigie.demo.sample_associations import write_association_sample
+    from vigie.demo.sample_prefectures import write_sample
 
     started = time.perf_counter()
     summary = write_sample(Path(args.out_dir), seed=args.seed)
@@ -47,10 +47,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate one file without loading it: what a prefecture agent needs to fix."""
-    from vigie.parsing.text import FileRejected
-    from vigie.reference import load_reference
-    from vigie.sources import prefectures
-    from vigie.validation import Context, read_and_validate
+    from vigie.contracts import prefectures
+    from vigie.contracts.validation import Context, read_and_validate
+    from vigie.parsing.table import FileRejected
+    from vigie.reference.geography import load_reference
 
     settings = get_settings()
     path = Path(args.file)
@@ -97,7 +97,7 @@ def _ensure_airflow_ready() -> None:
 def _ensure_manifest() -> None:
     settings = get_settings()
     if not (settings.dbt_project_dir / "target" / "manifest.json").exists():
-        from vigie.dbt import run_dbt
+        from vigie.warehouse.dbt_runner import run_dbt
 
         _say("building the dbt manifest (dbt parse)")
         run_dbt(["parse"], settings)
@@ -113,8 +113,8 @@ def _sample_police_api(seed: int) -> Iterator[None]:
     if os.environ.get(POLICE_CONN_ENV):
         yield
         return
-    from vigie.police_demo_server import DEMO_TOKEN, PoliceApiServer
-    from vigie.sample_police import generate_indicators
+    from vigie.demo.police_api_server import DEMO_TOKEN, PoliceApiServer
+    from vigie.demo.sample_police import generate_indicators
 
     frame = generate_indicators(seed, date.today())
     with PoliceApiServer(frame, token=DEMO_TOKEN) as server:
@@ -177,8 +177,8 @@ def _run_pipeline() -> int:
 
 def print_summary() -> None:
     """What a pilot or a data engineer wants to know after a run, in a few lines."""
-    from vigie.flows import priority_share_rows
-    from vigie.warehouse import Warehouse
+    from vigie.tasks import priority_share_rows
+    from vigie.warehouse.connection import Warehouse
 
     settings = get_settings()
     year = date.today().year
@@ -225,11 +225,11 @@ def print_summary() -> None:
 
 
 def _print_association_summary(settings: Settings) -> None:
-    from vigie import association_loading
-    from vigie.warehouse import Warehouse
+    from vigie.ingest import association_loader
+    from vigie.warehouse.connection import Warehouse
 
     warehouse = Warehouse(settings)
-    association_loading.ensure_schema(warehouse)
+    association_loader.ensure_schema(warehouse)
     with warehouse.transaction() as tx:
         statuses = dict(tx.fetchall(
             "SELECT status, count(*) FROM audit.file_loads WHERE source = 'associations' "
@@ -248,14 +248,14 @@ def _euros(amount: float) -> str:
 
 
 def _print_police_summary(settings: Settings) -> None:
-    from vigie import api_loading
-    from vigie.warehouse import Warehouse
+    from vigie.ingest import police_loader
+    from vigie.warehouse.connection import Warehouse
 
     warehouse = Warehouse(settings)
-    api_loading.ensure_schema(warehouse)  # a run without the police DAG still summarises
+    police_loader.ensure_schema(warehouse)  # a run without the police DAG still summarises
     with warehouse.transaction() as tx:
         rows = tx.fetchall(
-            f"SELECT source, count(*), min(mois), max(mois) FROM {api_loading.RAW_TABLE} "
+            f"SELECT source, count(*), min(mois), max(mois) FROM {police_loader.RAW_TABLE} "
             "GROUP BY source ORDER BY source"
         )
     if not rows:

@@ -29,7 +29,8 @@ def _path(value: str, home: Path) -> Path:
 
 
 # DuckDB allows one writer process: every task writing the warehouse takes this pool (one slot
-# on DuckDB; several on PostgreSQL). Here, not in vigie.assets, so code without Airflow has it.
+# on DuckDB; several on PostgreSQL). Here, not in vigie.orchestration.assets, so code without
+# Airflow has it.
 WAREHOUSE_POOL = "vigie_warehouse"
 
 
@@ -187,8 +188,9 @@ def airflow_env_defaults(home: Path | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         # LocalExecutor forks this many workers up front; 32 (the default) is waste on 2 cores.
         "AIRFLOW__CORE__PARALLELISM": "4",
-        # Its workers start with dbt imported (vigie.executors): 2.5-6.5 s off every dbt task.
-        "AIRFLOW__CORE__EXECUTOR": "vigie.executors.PreloadingLocalExecutor",
+        # Its workers start with dbt imported (vigie.orchestration.executors): seconds off every
+        # dbt task.
+        "AIRFLOW__CORE__EXECUTOR": "vigie.orchestration.executors.PreloadingLocalExecutor",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "vigie",  # Cosmos asks for it on every parse

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from vigie.alerts.pilots import DEPARTEMENTS
+from vigie.reference.pilots import DEPARTEMENTS
 
 ALERT, OK, NO_DATA = "alert", "ok", "no_data"
 FIPD_SHARE = "fipd_share_below_target"

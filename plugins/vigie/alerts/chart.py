@@ -28,10 +28,8 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from vigie.alerts.render import Territory
+from vigie.alerts.figures import Territory
 
 DPI = 100
 WIDTH_IN = 7.2

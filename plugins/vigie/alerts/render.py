@@ -26,7 +26,7 @@ The body never contains the time it was generated: the same figures give the sam
 (chart included), the same checksum and the same ``Message-ID``, which is how a re-run and the
 send log recognise a message already produced. Only the ``Date`` header changes.
 
-No Airflow and no warehouse here: ``vigie.flows.weekly_emails`` reads the rows.
+No Airflow and no warehouse here: ``vigie.tasks.weekly_emails`` reads the rows.
 """
 
 from __future__ import annotations
@@ -34,16 +34,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -68,19 +66,31 @@ from vigie.alerts.chart import (
     national_chart_data,
     render_png,
 )
-from vigie.alerts.pilots import DEPARTEMENTS, NATIONAL, Pilot, normalise_perimetre
+from vigie.alerts.figures import (
+    BELOW_TARGET,
+    NO_DATA,
+    OK,
+    Territory,
+    YearFigures,
+    code_order,
+    collect_territories,
+)
+from vigie.alerts.formatting import (
+    NNBSP,
+    csv_decimal,
+    csv_safe,
+    format_count,
+    format_eur,
+    format_share,
+    format_target,
+    plural,
+)
+from vigie.reference.pilots import DEPARTEMENTS, NATIONAL, Pilot
 
 CHECK_NAME = FIPD_SHARE  # the check whose figures the messages detail
 MESSAGE_KIND = "weekly_alerts"
-OK, BELOW_TARGET, NO_DATA = "ok", "below_target", "no_data"
-STATUSES = frozenset({OK, BELOW_TARGET, NO_DATA})
-NATIONAL_CODE = "FR"
 
-NBSP = "\u00a0"  # before € (French typography, as CLDR)
-NNBSP = "\u202f"  # thousands separator and before %
 
-_STATUS_LABELS = {OK: "cible atteinte", BELOW_TARGET: "sous la cible", NO_DATA: "pas de données"}
-_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "controle",
     "code_departement",
@@ -103,244 +113,13 @@ CSV_COLUMNS = (
 )
 
 
-# --- French formatting -------------------------------------------------------------------------
-
-
-def format_eur(amount: float | None) -> str:
-    """``1234567.4`` -> ``1 234 567 €`` (whole euros, half up; U+202F between thousands)."""
-    if amount is None:
-        return "—"
-    euros = int(Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return f"{euros:,}".replace(",", NNBSP) + NBSP + "€"
-
-
-def format_share(fraction: float | None) -> str:
-    """``0.6843`` -> ``68,4 %``, rounded *down*: a share below a 75 % target never reads 75,0 %."""
-    if fraction is None:
-        return "—"
-    percent = (Decimal(str(fraction)) * 100).quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
-    return f"{percent:.1f}".replace(".", ",") + NNBSP + "%"
-
-
-def format_target(fraction: float) -> str:
-    """``0.75`` -> ``75 %``, ``0.675`` -> ``67,5 %``: a target is a round figure, shown as one."""
-    percent = (Decimal(str(fraction)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    text = f"{percent:.1f}".removesuffix(".0")
-    return text.replace(".", ",") + NNBSP + "%"
-
-
-def format_count(value: int | None) -> str:
-    """``1234`` -> ``1 234``."""
-    return "—" if value is None else f"{value:,}".replace(",", NNBSP)
-
-
-def _plural(count: int, singular: str, plural: str) -> str:
-    """French: 0 and 1 take the singular."""
-    return singular if count <= 1 else plural
-
-
-def _csv_decimal(value: float | None, places: int, rounding: str = ROUND_HALF_UP) -> str:
-    """Decimal comma and no thousands separator: what a French Excel reads as a number."""
-    if value is None:
-        return ""
-    quantum = Decimal(1).scaleb(-places)
-    return f"{Decimal(str(value)).quantize(quantum, rounding=rounding)}".replace(".", ",")
-
-
-def csv_safe(value: object) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with ``= + - @``, tab or CR gets a ``'``.
-
-    Names come from prefecture exports; a ``=HYPERLINK(...)`` in one must stay text when a
-    pilot opens the attachment.
-    """
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_CSV_FORMULA_START) else text
-
-
-# --- Figures -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class YearFigures:
-    """One row of ``marts.fipd_priority_share``, typed, for one territory and one year."""
-
-    annee: int
-    current: bool
-    status: str
-    nb_actions: int | None
-    montant_scope: float | None
-    montant_located: float | None
-    montant_beneficiaries: float | None
-    share_located: float | None
-    share_beneficiaries: float | None
-    target: float
-    gap_eur: float | None
-
-    @property
-    def period(self) -> str:
-        return "année en cours" if self.current else "exercice clos"
-
-    @property
-    def status_label(self) -> str:
-        return _STATUS_LABELS[self.status]
-
-    @property
-    def below(self) -> bool:
-        return self.status == BELOW_TARGET
-
-    @property
-    def no_data(self) -> bool:
-        return self.status == NO_DATA
-
-
-@dataclass(frozen=True)
-class Territory:
-    """A département (or France) with its figures: the current year first, then the closed one."""
-
-    code: str
-    nom: str
-    years: tuple[YearFigures, ...]
-
-    @property
-    def label(self) -> str:
-        return self.nom if self.code == NATIONAL_CODE else f"{self.nom} ({self.code})"
-
-    @property
-    def below_years(self) -> list[YearFigures]:
-        return [y for y in self.years if y.below]
-
-    @property
-    def no_data_years(self) -> list[YearFigures]:
-        return [y for y in self.years if y.no_data]
-
-    @property
-    def category(self) -> str:
-        """``below_target`` if either year is, else ``no_data`` if either year is, else ``ok``."""
-        if self.below_years:
-            return BELOW_TARGET
-        return NO_DATA if self.no_data_years else OK
-
-    @property
-    def headline(self) -> YearFigures:
-        """The year a subject line should speak of: the first below target, else without data."""
-        return (self.below_years or self.no_data_years or list(self.years))[0]
-
-    def worst_first_key(self) -> tuple[float, float, int, str]:
-        gaps = [y.gap_eur or 0.0 for y in self.below_years]
-        shares = [y.share_located for y in self.below_years if y.share_located is not None]
-        return (-max(gaps, default=0.0), min(shares, default=1.0), *_code_order(self.code))
-
-
-_ORDER = {code: index for index, code in enumerate(DEPARTEMENTS)}
-
-
-def _code_order(code: str) -> tuple[int, str]:
-    """Official order (01 ... 19, 2A, 2B, 21 ... 976), unknown codes last."""
-    return (_ORDER.get(code, len(_ORDER)), code)
-
-
-def _missing_value(value: Any) -> bool:
-    """``None``, NaN and pandas' ``NA`` all mean "absent" (the DAG may hand pandas rows)."""
-    if value is None or type(value).__name__ in {"NAType", "NaTType"}:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
-def _opt_float(value: Any) -> float | None:
-    if _missing_value(value):
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
-def _opt_int(value: Any) -> int | None:
-    number = _opt_float(value)
-    return None if number is None else int(number)
-
-
-def _row_code(value: Any) -> str:
-    text = str(value).strip().upper()
-    if text == NATIONAL_CODE:
-        return NATIONAL_CODE
-    code = normalise_perimetre(text)
-    return code if code not in (None, NATIONAL) else text
-
-
-def _collect(
-    share_rows: Iterable[Mapping[str, Any]], current_year: int
-) -> tuple[Territory, dict[str, Territory]]:
-    """France and every département, each with exactly the two years (missing -> ``no_data``).
-
-    The départements are the 101 of the geography plus any other code the mart has, so that a
-    département absent from the mart is still reported, as without data.
-    """
-    years = (current_year, current_year - 1)
-    figures: dict[tuple[str, int], YearFigures] = {}
-    names: dict[str, str] = {}
-    for row in share_rows:
-        annee = int(row["annee"])
-        if annee not in years:
-            continue
-        code = _row_code(row["code_departement"])
-        if (code, annee) in figures:
-            raise ValueError(f"fipd_priority_share: two rows for {code} {annee}")
-        status = str(row["status"])
-        if status not in STATUSES:
-            raise ValueError(f"fipd_priority_share: {code} {annee}: unknown status {status!r}")
-        nom = row.get("nom_departement")
-        if not _missing_value(nom) and str(nom).strip():
-            names.setdefault(code, str(nom).strip())
-        figures[(code, annee)] = YearFigures(
-            annee=annee,
-            current=annee == current_year,
-            status=status,
-            nb_actions=_opt_int(row.get("nb_actions_scope")),
-            montant_scope=_opt_float(row.get("montant_scope")),
-            montant_located=_opt_float(row.get("montant_located")),
-            montant_beneficiaries=_opt_float(row.get("montant_beneficiaries")),
-            share_located=_opt_float(row.get("share_located")),
-            share_beneficiaries=_opt_float(row.get("share_beneficiaries")),
-            target=float(row["target"]),
-            gap_eur=_opt_float(row.get("gap_eur")),
-        )
-
-    national_targets = [figures[k].target for k in figures if k[0] == NATIONAL_CODE]
-    if national_targets:
-        default_target = national_targets[0]
-    else:
-        from vigie.settings import get_settings
-
-        default_target = get_settings().fipd_target
-
-    def territory(code: str) -> Territory:
-        nom = names.get(code) or ("France" if code == NATIONAL_CODE else DEPARTEMENTS.get(code))
-        return Territory(
-            code=code,
-            nom=nom or code,
-            years=tuple(
-                figures.get((code, annee)) or _missing(annee, current_year, default_target)
-                for annee in years
-            ),
-        )
-
-    codes = set(DEPARTEMENTS) | {code for code, _ in figures if code != NATIONAL_CODE}
-    departements = {code: territory(code) for code in sorted(codes, key=_code_order)}
-    return territory(NATIONAL_CODE), departements
-
-
-def _missing(annee: int, current_year: int, target: float) -> YearFigures:
-    return YearFigures(
-        annee, annee == current_year, NO_DATA, None, None, None, None, None, None, target, None
-    )
-
-
 # --- Attachment --------------------------------------------------------------------------------
 
 
 def _csv_percent(fraction: float | None) -> str:
     if fraction is None:
         return ""
-    return _csv_decimal(float(Decimal(str(fraction)) * 100), 2, ROUND_FLOOR)
+    return csv_decimal(float(Decimal(str(fraction)) * 100), 2, ROUND_FLOOR)
 
 
 def _fipd_key(code: str, annee: int | str) -> str:
@@ -372,11 +151,11 @@ def figures_csv(
                 FIPD_SHARE, territory.code, territory.nom, territory.code, year.period,
                 year.annee, year.status_label, alert.change_label if alert else "",
                 "" if year.nb_actions is None else year.nb_actions,
-                _csv_decimal(year.montant_scope, 2), _csv_decimal(year.montant_located, 2),
-                _csv_percent(year.share_located), _csv_decimal(year.montant_beneficiaries, 2),
+                csv_decimal(year.montant_scope, 2), csv_decimal(year.montant_located, 2),
+                _csv_percent(year.share_located), csv_decimal(year.montant_beneficiaries, 2),
                 _csv_percent(year.share_beneficiaries),
                 format_target(year.target).removesuffix(NNBSP + "%"),
-                _csv_decimal(year.gap_eur, 2),
+                csv_decimal(year.gap_eur, 2),
                 alert.message if alert else "", alert.sources() if alert else "",
             )  # fmt: skip
             writer.writerow([csv_safe(cell) for cell in cells])
@@ -419,7 +198,7 @@ class CheckSection:
         if self.alerts:
             text = f"{count_label(self.check_name, len(self.alerts))} en alerte"
             if self.new_count:
-                text += f", dont {self.new_count} " + _plural(
+                text += f", dont {self.new_count} " + plural(
                     self.new_count, "nouvelle alerte", "nouvelles alertes"
                 )
         else:
@@ -473,7 +252,7 @@ def _environment(directory: str) -> Environment:
         share=format_share,
         target=format_target,
         count=format_count,
-        plural=_plural,
+        plural=plural,
         check_label=check_label,
     )
     return env
@@ -524,7 +303,7 @@ def _recipients(pilots: Iterable[Pilot]) -> list[_Recipient]:
     for email, rows in grouped.items():
         codes = sorted(
             {p.perimetre for p in rows},
-            key=lambda c: (-1, c) if c == NATIONAL else _code_order(c),
+            key=lambda c: (-1, c) if c == NATIONAL else code_order(c),
         )
         roles = []
         for pilot in sorted(rows, key=lambda p: codes.index(p.perimetre)):
@@ -536,7 +315,7 @@ def _recipients(pilots: Iterable[Pilot]) -> list[_Recipient]:
 
 def _order_of(perimetres: tuple[str, ...]) -> tuple[int, str]:
     first = next((c for c in perimetres if c != NATIONAL), "")
-    return _code_order(first)
+    return code_order(first)
 
 
 def _label(code: str) -> str:
@@ -572,9 +351,9 @@ def _subject_changes(changes: WeekChanges) -> str:
     new, resolved = len(changes.new), len(changes.resolved)
     parts = []
     if new:
-        parts.append(f"{new} {_plural(new, 'nouvelle alerte', 'nouvelles alertes')}")
+        parts.append(f"{new} {plural(new, 'nouvelle alerte', 'nouvelles alertes')}")
     if resolved:
-        parts.append(f"{resolved} {_plural(resolved, 'levée', 'levées')}")
+        parts.append(f"{resolved} {plural(resolved, 'levée', 'levées')}")
     return (" ; " + ", ".join(parts)) if parts else ""
 
 
@@ -588,7 +367,7 @@ def _national_content(env: Environment, week: _Week, common: dict, chart: Chart)
     ok_count = sum(1 for t in departements.values() if t.category == OK)
     current = national.years[0]
     counts = (
-        f"{len(alerts)} {_plural(len(alerts), 'département', 'départements')} sous la cible"
+        f"{len(alerts)} {plural(len(alerts), 'département', 'départements')} sous la cible"
         if alerts
         else "aucun département sous la cible"
     )
@@ -597,7 +376,7 @@ def _national_content(env: Environment, week: _Week, common: dict, chart: Chart)
     sections = _sections(week.changes.rows)
     others = sum(len(s.alerts) for s in sections)
     if others:
-        counts += f" ; {others} {_plural(others, 'autre alerte', 'autres alertes')}"
+        counts += f" ; {others} {plural(others, 'autre alerte', 'autres alertes')}"
     france = (
         f"France : pas de données pour {current.annee}"
         if current.no_data
@@ -655,13 +434,13 @@ def _departement_subject(
         parts = []
         if below:
             parts.append(
-                f"{below} {_plural(below, 'département', 'départements')} sous la cible FIPD"
+                f"{below} {plural(below, 'département', 'départements')} sous la cible FIPD"
             )
         if missing:
             parts.append(f"{missing} sans données FIPD")
         state = ", ".join(parts) or "cible FIPD atteinte"
     if others:
-        state += f" ; {others} {_plural(others, 'autre alerte', 'autres alertes')}"
+        state += f" ; {others} {plural(others, 'autre alerte', 'autres alertes')}"
     return f"[Vigie] {names} : {state}{_subject_changes(changes)} — semaine du {week_label}"
 
 
@@ -789,7 +568,7 @@ def build_weekly_emails(
     moment = generated_at or datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    national, departements = _collect(share_rows, week_start.year)
+    national, departements = collect_territories(share_rows, week_start.year)
     current_rows = parse_alert_rows(alert_rows or [])
     changes = compare_weeks(current_rows, parse_alert_rows(previous_alert_rows or []))
     week = _Week(

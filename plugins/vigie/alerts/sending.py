@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vigie.settings import Settings
-from vigie.warehouse import Warehouse
+from vigie.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
 

@@ -1,22 +1,22 @@
 """Every sheet of an XLSX workbook as rows of strings, fast.
 
-Why a second XLSX reader beside :func:`vigie.parsing.text.read_xlsx`: association reports are
+Why a second XLSX reader beside :func:`read_xlsx`: association reports are
 thousands of two-sheet workbooks of a few rows, where opening the file is most of the cost.
 python-calamine (Rust) opens such a workbook about 25 times faster than openpyxl (0.11 ms
 against 3 ms per report, ``bench/bench_associations.py``). It is called directly rather than
 through ``pandas.read_excel(engine="calamine")``: for sheets of a few rows pandas' own per-call
 work (a DataFrame per sheet) brings it to ~1.5 ms, 13 times the direct call. openpyxl stays
 the fallback when calamine is not installed. Cells come out as
-:func:`~vigie.parsing.text.cell_to_text` renders them, so every reader agrees.
+:func:`~vigie.parsing.table.cell_to_text` renders them, so every reader agrees.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from vigie.parsing.text import FileRejected, _refuse_uncached_formulas, _trim, cell_to_text
+from vigie.parsing.table import FileRejected, RawTable, cell_to_text, trim
 
 
 def calamine_available() -> bool:
@@ -90,7 +90,7 @@ def to_text(sheets: list[tuple[str, list[list[object]]]]) -> list[Sheet]:
         rows: list[list[str]] = []
         numbers: list[int] = []
         for number, row in enumerate(values, start=1):
-            cells = _trim([cell_to_text(v) for v in row])
+            cells = trim([cell_to_text(v) for v in row])
             if cells:
                 rows.append(cells)
                 numbers.append(number)
@@ -104,4 +104,74 @@ def refuse_uncached_formulas(data: bytes, sheet: Sheet) -> None:
     Calamine and openpyxl's ``data_only`` both read such a cell as empty; the raw sheet XML is
     probed (cheaply) and only a workbook holding formulas is re-read to find one.
     """
-    _refuse_uncached_formulas(data, sheet.name, sheet.numbers, sheet.rows)
+    refuse_uncached_sheet_formulas(data, sheet.name, sheet.numbers, sheet.rows)
+
+
+def read_xlsx(data: bytes, is_header: Callable[[list[str]], bool]) -> RawTable:
+    """First sheet holding the expected header; title rows and merged cells above it skipped.
+
+    Read with python-calamine (:func:`iter_workbook`), openpyxl when it
+    is missing: on a 1,800-row export calamine reads the sheet ~10 times faster, and XLSX
+    exports were two thirds of the prefecture ingestion's time with openpyxl (profile in the
+    README's Performance). Formulas are read as cached values; a formula with no cached value
+    reads as an empty cell in both, so it is caught by a probe of the sheet XML below and
+    refused rather than read as empty.
+    """
+    sheets = iter_workbook(data)
+    try:
+        for name, values in sheets:
+            header: list[str] | None = None
+            rows: list[list[str]] = []
+            numbers: list[int] = []
+            for number, row in enumerate(values, start=1):
+                cells = trim([cell_to_text(v) for v in row])
+                if not cells:
+                    continue
+                if header is None:
+                    if is_header(cells):
+                        header = cells
+                    continue
+                rows.append(cells)
+                numbers.append(number)
+            if header is not None:
+                refuse_uncached_sheet_formulas(data, name, numbers, rows)
+                return RawTable(header, rows, numbers, sheet=name)
+    finally:
+        sheets.close()
+    raise FileRejected("unrecognised_header", "no sheet holds the expected columns")
+
+
+def refuse_uncached_sheet_formulas(
+    data: bytes, sheet_name: str, numbers: list[int], rows: list[list[str]]
+) -> None:
+    import openpyxl
+
+    if b"<f>" not in data and b"<f " not in data:
+        # Formulas are stored compressed; a cheap probe of the raw sheet XML follows.
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if not any(
+                b"<f" in archive.read(name)
+                for name in archive.namelist()
+                if name.startswith("xl/worksheets/")
+            ):
+                return
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        sheet = book[sheet_name]
+        wanted = dict(zip(numbers, rows, strict=True))
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number not in wanted:
+                continue
+            cached = wanted[number]
+            for col, value in enumerate(values):
+                is_formula = isinstance(value, str) and value.startswith("=")
+                if is_formula and (col >= len(cached) or not cached[col]):
+                    raise FileRejected(
+                        "formula_without_value",
+                        f"sheet {sheet_name!r} row {number} column {col + 1}: formula {value!r}"
+                        " has no cached value (open and save the file in a spreadsheet)",
+                    )
+    finally:
+        book.close()

@@ -1,6 +1,6 @@
 {#-
     When each reference list last changed. The loader creates the table with the others
-    (vigie.loading.ensure_schema); a warehouse older than it gets an empty view instead.
+    (vigie.ingest.batches.ensure_schema); a warehouse older than it gets an empty view instead.
 -#}
 {%- set raw_table = source('audit', 'reference_loads') -%}
 

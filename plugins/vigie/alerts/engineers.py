@@ -1,0 +1,94 @@
+"""Notices for the data engineers: a failed task, files quarantined this week.
+
+Why apart from the pilots' e-mails: pilots read figures, engineers read task ids and log links;
+the two never share a recipient list. A failed task reaches here through Airflow's notifier
+(:class:`vigie.orchestration.notifier.EngineersNotifier`); the notices go to
+``VIGIE_ENGINEERS_EMAIL`` through
+the ``smtp_default`` connection, or, with either missing, to ``<outbox>/_engineers/`` as
+``.eml`` files so that nothing is lost on a laptop. A notice never carries file content.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from vigie.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+ENGINEERS_DIR = "_engineers"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def engineers_message(subject: str, body: str, settings: Settings) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = settings.mail_from
+    message["To"] = ", ".join(settings.engineers_email) or "data-engineers@vigie.invalid"
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(domain="vigie.invalid")
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Vigie-Audience"] = "engineers"
+    message.set_content(body, charset="utf-8")
+    return message
+
+
+def send_to_engineers(subject: str, body: str, settings: Settings | None = None) -> str:
+    """Send (or write) one notice; returns where it went, for the log."""
+    from vigie.alerts.sending import SMTP_CONN_ID, smtp_configured
+
+    settings = settings or get_settings()
+    message = engineers_message(subject, body, settings)
+    if settings.engineers_email and smtp_configured(SMTP_CONN_ID):
+        import smtplib
+
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        try:
+            with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
+                hook.get_conn()._smtp_client.send_message(message)
+            return f"smtp:{','.join(settings.engineers_email)}"
+        except (OSError, smtplib.SMTPException) as exc:
+            # The relay being down is often what failed the task: keep the notice on disk.
+            log.error("could not e-mail the data engineers (%s); notice kept in the outbox", exc)
+    folder = Path(settings.outbox_dir) / ENGINEERS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = folder / f"{stamp}-{_UNSAFE.sub('_', subject)[:80]}.eml"
+    path.write_bytes(bytes(message))
+    return str(path)
+
+
+def quarantine_notice(since: datetime, settings: Settings | None = None) -> str | None:
+    """Tell the engineers which files were quarantined since ``since``; None when none were."""
+    from vigie.warehouse.connection import Warehouse
+
+    settings = settings or get_settings()
+    with Warehouse(settings).transaction() as tx:
+        rows = tx.fetchall(
+            "SELECT source, source_file_name, reason, received_at FROM audit.file_loads "
+            "WHERE status = 'quarantined' AND received_at >= ? ORDER BY received_at",
+            [since],
+        )
+    if not rows:
+        return None
+    lines = [
+        "Bonjour,",
+        "",
+        f"{len(rows)} fichier(s) mis en quarantaine depuis le {since:%d/%m/%Y} :",
+        "",
+        *(
+            f"- {source} : {name} ({reason}), reçu le {received:%d/%m/%Y %H:%M}"
+            for source, name, reason, received in rows
+        ),
+        "",
+        "Chaque fichier est dans quarantine/ avec la raison à côté (.reason.json) ; "
+        "`vigie check FICHIER` montre ce qu'il faut corriger.",
+    ]
+    return send_to_engineers(f"[Vigie] {len(rows)} fichier(s) en quarantaine", "\n".join(lines),
+                             settings)  # fmt: skip

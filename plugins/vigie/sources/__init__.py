@@ -1,1 +1,0 @@
-"""One module per source: its contract as data (kinds, columns, synonyms, row rules)."""
