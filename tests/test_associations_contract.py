@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from vigie.contracts import associations as contract
 from vigie.contracts.association_template import TEMPLATE_PATH, build_workbook, template_bytes
@@ -19,23 +18,46 @@ from tests.conftest import make_settings
 
 @pytest.mark.parametrize(
     ("written", "canonical"),
-    [("2018", "2018"), ("2018.0", "2018"), (" 2018-S1 ", "2018-S1"), ("2018 s2", "2018-S2"),
-     ("S1 2019", "2019-S1"), ("1er semestre 2018", "2018-S1"), ("2e semestre 2018", "2018-S2"),
-     ("2ème semestre 2020", "2020-S2"), ("Premier semestre 2021", "2021-S1"),
-     ("second semestre 2021", "2021-S2"), ("Année 2019", "2019"),
-     ("T3 2019", None), ("2018-S3", None), ("18", None), ("semestre", None), ("", None)],
-)  # fmt: skip
+    [
+        ("2018", "2018"),
+        ("2018.0", "2018"),
+        (" 2018-S1 ", "2018-S1"),
+        ("2018 s2", "2018-S2"),
+        ("S1 2019", "2019-S1"),
+        ("1er semestre 2018", "2018-S1"),
+        ("2e semestre 2018", "2018-S2"),
+        ("2ème semestre 2020", "2020-S2"),
+        ("Premier semestre 2021", "2021-S1"),
+        ("second semestre 2021", "2021-S2"),
+        ("Année 2019", "2019"),
+        ("T3 2019", None),
+        ("2018-S3", None),
+        ("18", None),
+        ("semestre", None),
+        ("", None),
+    ],
+)
 def test_periode_forms(written: str, canonical: str | None) -> None:
     assert contract.normalise_periode(written) == canonical
 
 
 @pytest.mark.parametrize(
     ("label", "personal"),
-    [("Nom du jeune", True), ("prénom", True), ("Date de naissance", True),
-     ("Téléphone du référent", True), ("E-mail", True), ("Adresse", True), ("NIR", True),
-     ("Nombre de jeunes accueillis", False), ("Structure", False), ("Codes QPV", False),
-     ("Nombre d'actions collectives", False), ("Hôtel de ville", False)],
-)  # fmt: skip
+    [
+        ("Nom du jeune", True),
+        ("prénom", True),
+        ("Date de naissance", True),
+        ("Téléphone du référent", True),
+        ("E-mail", True),
+        ("Adresse", True),
+        ("NIR", True),
+        ("Nombre de jeunes accueillis", False),
+        ("Structure", False),
+        ("Codes QPV", False),
+        ("Nombre d'actions collectives", False),
+        ("Hôtel de ville", False),
+    ],
+)
 def test_personal_data_labels(label: str, personal: bool) -> None:
     assert contract.is_personal_label(label) is personal
 
@@ -44,15 +66,23 @@ def test_neighbours_are_symmetric_and_agree_with_the_epci_of_the_reference() -> 
     table = adjacency()
     assert all(code in table[other] for code, others in table.items() for other in others)
     metropolitan = set(load_reference().departements["code_departement"]) - {
-        "971", "972", "973", "974", "976"}  # fmt: skip
+        "971",
+        "972",
+        "973",
+        "974",
+        "976",
+    }
     assert set(table) == metropolitan
     assert neighbours("974") == frozenset() and neighbours("2A") == {"2B"}
     # Two départements sharing an EPCI share a border; the one exception is the Métropole du
     # Grand Paris, which reaches from Paris's petite couronne into Essonne and Val-d'Oise.
     communes = load_reference().communes
     communes = communes[(communes["type"] == "commune-actuelle") & communes["siren_epci"].notna()]
-    spans = communes[communes["siren_epci"] != "200054781"].groupby("siren_epci")[
-        "code_departement"].unique()  # fmt: skip
+    spans = (
+        communes[communes["siren_epci"] != "200054781"]
+        .groupby("siren_epci")["code_departement"]
+        .unique()
+    )
     for deps in spans:
         for a in deps:
             assert set(deps) - {a} <= neighbours(a), (a, sorted(deps))
@@ -76,8 +106,9 @@ def test_a_filled_in_template_loads(tmp_path: Path) -> None:
     from vigie.warehouse.connection import Warehouse
 
     book = build_workbook()
-    for r, value in zip(range(4, 9), ["ANPAEJ", "PAEJ de Saint-Denis", siret(9), "93", "2019"],
-                        strict=True):  # fmt: skip
+    for r, value in zip(
+        range(4, 9), ["ANPAEJ", "PAEJ de Saint-Denis", siret(9), "93", "2019"], strict=True
+    ):
         book["Identification"].cell(r, 2, value)
     book["Activité"].append(["93066", "QP093001", 320, 85, 24, 6, 2, 18000])
     book["Activité"].append(["93048", None, 45, 12, 3, None, None, None])
@@ -91,16 +122,17 @@ def test_a_filled_in_template_loads(tmp_path: Path) -> None:
 
     assert (report.status, report.rows_loaded) == ("loaded", 2)
     with Warehouse(settings).transaction() as tx:
-        raw = tx.fetch_frame(f"SELECT code_commune, nb_jeunes_accueillis, source_row, "
-                             f"source_sheet FROM {al.RAW_TABLE} ORDER BY source_row")  # fmt: skip
+        raw = tx.fetch_frame(
+            f"SELECT code_commune, nb_jeunes_accueillis, source_row, "
+            f"source_sheet FROM {al.RAW_TABLE} ORDER BY source_row"
+        )
     assert raw.astype(object).values.tolist() == [
         ["93066", 320, 203, "Activité"],
         ["93048", 45, 204, "Activité"],
     ]
 
 
-def test_the_loader_reads_the_contract_columns_it_declares() -> None:
-    raw_columns = pd.Index([c.name for c in contract.KIND.columns])
-    ddl = " ".join(al.SCHEMA_DDL)
-    assert all(f" {name} " in ddl for name in raw_columns)
+def test_the_raw_table_holds_the_contract_columns_it_declares() -> None:
+    raw_columns = [c.name for c in contract.RAW_TABLE.columns]
+    assert raw_columns[: len(contract.KIND.columns)] == [c.name for c in contract.KIND.columns]
     assert set(contract.SENSITIVE_COLUMNS) <= set(raw_columns)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from vigie.contracts import associations as contract
 from vigie.contracts.validation import Context
 from vigie.ingest import association_loader as al
 from vigie.reference.geography import load_reference
@@ -57,24 +58,45 @@ def test_every_shape_loads_with_identification_lineage_and_canonical_codes(setti
     landing = Path(settings.landing_url)
     # The template: merged titles, numbers typed as numbers, "1er semestre", a neighbour's commune.
     paej = "Point accueil écoute jeunes"
-    drop(landing, "marseille.xlsx", report_xlsx(
-        ident(1, code_departement=13, periode="1er semestre 2019", reseau=paej),
-        [row("13055", 250, 80, codes_qpv="QP013001|QP013002"), row("84007", 12, 3)],
-    ), JAN)  # fmt: skip
+    drop(
+        landing,
+        "marseille.xlsx",
+        report_xlsx(
+            ident(1, code_departement=13, periode="1er semestre 2019", reseau=paej),
+            [row("13055", 250, 80, codes_qpv="QP013001|QP013002"), row("84007", 12, 3)],
+        ),
+        JAN,
+    )
     # Windows-1252 CSV with human headers, French money, "2a" and a semester written "S2 2019".
-    drop(landing, "ajaccio.csv", report_csv(
-        ident(2, reseau="Prévention spécialisée", code_departement="2a", periode="S2 2019"),
-        [row("2A004", 40, 12, montant_fipd_recu=12500.5)], variant=1,
-    ), JAN)  # fmt: skip
+    drop(
+        landing,
+        "ajaccio.csv",
+        report_csv(
+            ident(2, reseau="Prévention spécialisée", code_departement="2a", periode="S2 2019"),
+            [row("2A004", 40, 12, montant_fipd_recu=12500.5)],
+            variant=1,
+        ),
+        JAN,
+    )
     # UTF-8 BOM, ',' quoted, Excel's ="01053" protection, département written "1".
-    drop(landing, "bourg.csv", report_csv(
-        ident(3, reseau="FNEPE", code_departement="1"), [row("01053", 60, 25)], variant=2
-    ), JAN)  # fmt: skip
+    drop(
+        landing,
+        "bourg.csv",
+        report_csv(
+            ident(3, reseau="FNEPE", code_departement="1"), [row("01053", 60, 25)], variant=2
+        ),
+        JAN,
+    )
     # The online form's JSON: QPV as a list, La Réunion.
-    drop(landing, "reunion.json", report_json(
-        ident(4, reseau="CNLAPS", code_departement="974", periode="2019"),
-        [row("97411", 90, 20, codes_qpv="QP974001"), row("97415", 15, 4)],
-    ), JAN)  # fmt: skip
+    drop(
+        landing,
+        "reunion.json",
+        report_json(
+            ident(4, reseau="CNLAPS", code_departement="974", periode="2019"),
+            [row("97411", 90, 20, codes_qpv="QP974001"), row("97415", 15, 4)],
+        ),
+        JAN,
+    )
 
     reports = _ingest(settings)
 
@@ -82,23 +104,51 @@ def test_every_shape_loads_with_identification_lineage_and_canonical_codes(setti
         ["marseille.xlsx", "ajaccio.csv", "bourg.csv", "reunion.json"], "loaded"
     )
     raw = _query(settings, f"SELECT * FROM {al.RAW_TABLE} ORDER BY source_file_name, source_row")
-    got = raw[["source_file_name", "source_row", "source_sheet", "reseau", "siret",
-               "code_departement", "periode", "code_commune", "codes_qpv",
-               "nb_jeunes_accueillis"]].astype(object).where(raw.notna(), None)  # fmt: skip
+    got = (
+        raw[
+            [
+                "source_file_name",
+                "source_row",
+                "source_sheet",
+                "reseau",
+                "siret",
+                "code_departement",
+                "periode",
+                "code_commune",
+                "codes_qpv",
+                "nb_jeunes_accueillis",
+            ]
+        ]
+        .astype(object)
+        .where(raw.notna(), None)
+    )
     assert got.values.tolist() == [
         ["ajaccio.csv", 2, None, "CNLAPS", siret(2), "2A", "2019-S2", "2A004", None, 40],
         ["bourg.csv", 2, None, "FNEPE", siret(3), "01", "2019", "01053", None, 60],
-        ["marseille.xlsx", 3, "Activité", "ANPAEJ", siret(1), "13", "2019-S1", "13055",
-         "QP013001|QP013002", 250],
+        [
+            "marseille.xlsx",
+            3,
+            "Activité",
+            "ANPAEJ",
+            siret(1),
+            "13",
+            "2019-S1",
+            "13055",
+            "QP013001|QP013002",
+            250,
+        ],
         ["marseille.xlsx", 4, "Activité", "ANPAEJ", siret(1), "13", "2019-S1", "84007", None, 12],
         ["reunion.json", 1, None, "CNLAPS", siret(4), "974", "2019", "97411", "QP974001", 90],
         ["reunion.json", 2, None, "CNLAPS", siret(4), "974", "2019", "97415", None, 15],
-    ]  # fmt: skip
+    ]
     assert float(raw.loc[raw.source_file_name == "ajaccio.csv", "montant_fipd_recu"].iloc[0]) == (
         12500.5
     )
-    audit = _query(settings, "SELECT source_file_name, source, kind, sender, period FROM "
-                   "audit.file_loads ORDER BY source_file_name")  # fmt: skip
+    audit = _query(
+        settings,
+        "SELECT source_file_name, source, kind, sender, period FROM "
+        "audit.file_loads ORDER BY source_file_name",
+    )
     assert audit.values.tolist()[2] == [
         "marseille.xlsx",
         "associations",
@@ -145,8 +195,20 @@ def test_whole_report_faults_quarantine_it_with_a_machine_readable_reason(duck, 
 
 
 def test_invalid_rows_are_rejected_with_file_row_column_and_reason(duck) -> None:
-    good = ("13055", "13001", "13004", "13005", "13007", "13028", "13039", "13043", "13047",
-            "13054", "13056", "13063")  # fmt: skip
+    good = (
+        "13055",
+        "13001",
+        "13004",
+        "13005",
+        "13007",
+        "13028",
+        "13039",
+        "13043",
+        "13047",
+        "13054",
+        "13056",
+        "13063",
+    )
     rows = [row(c) for c in good]
     rows.append(row("69123"))  # Lyon: not in 13 nor a neighbouring département
     rows.append(row("84007", jeunes=-3))  # Avignon (a neighbour: fine), a negative count
@@ -157,8 +219,11 @@ def test_invalid_rows_are_rejected_with_file_row_column_and_reason(duck) -> None
 
     assert report.status == "loaded_with_rejects"
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (15, 12, 3)
-    rejects = _query(duck, "SELECT source_row, column_name, value, reason FROM audit.load_rejects "
-                     "ORDER BY source_row, column_name")  # fmt: skip
+    rejects = _query(
+        duck,
+        "SELECT source_row, column_name, value, reason FROM audit.load_rejects "
+        "ORDER BY source_row, column_name",
+    )
     assert rejects.values.tolist() == [
         [15, "code_commune", "69123", "commune_outside_departement"],
         [16, "nb_jeunes_accueillis", "-3", "invalid_integer"],
@@ -176,18 +241,24 @@ def test_a_report_about_individuals_is_quarantined_and_its_content_stored_nowher
     duck, caplog
 ) -> None:
     landing = Path(duck.landing_url)
-    drop(landing, "noms.xlsx", report_xlsx(
-        ident(1), [row("13055", nom_du_jeune=SECRET_NAME), row("13001")]
-    ))  # fmt: skip
-    drop(landing, "referent.xlsx", report_xlsx(
-        ident(2), [row("13055")], {"Téléphone du référent": SECRET_PHONE}
-    ))  # fmt: skip
+    drop(
+        landing,
+        "noms.xlsx",
+        report_xlsx(ident(1), [row("13055", nom_du_jeune=SECRET_NAME), row("13001")]),
+    )
+    drop(
+        landing,
+        "referent.xlsx",
+        report_xlsx(ident(2), [row("13055")], {"Téléphone du référent": SECRET_PHONE}),
+    )
     form = json.loads(report_json(ident(3), [row("13055")]))
     form["identification"]["email"] = SECRET_MAIL
     drop(landing, "form.json", json.dumps(form).encode())
-    drop(landing, "liste.csv", report_csv(
-        ident(4), [row("13055", prenom=SECRET_NAME, date_naissance="01/02/2008")], 0
-    ))  # fmt: skip
+    drop(
+        landing,
+        "liste.csv",
+        report_csv(ident(4), [row("13055", prenom=SECRET_NAME, date_naissance="01/02/2008")], 0),
+    )
     caplog.set_level(logging.DEBUG)
 
     reports = _ingest(duck)
@@ -210,8 +281,11 @@ def test_a_report_about_individuals_is_quarantined_and_its_content_stored_nowher
     assert not (root / "archive").exists()
     for note in (root / "quarantine" / "associations").glob("*.reason.json"):
         assert not any(s in note.read_text(encoding="utf-8") for s in secrets)
-    quarantined = [p for p in (root / "quarantine" / "associations").iterdir()
-                   if not p.name.endswith(".reason.json")]  # fmt: skip
+    quarantined = [
+        p
+        for p in (root / "quarantine" / "associations").iterdir()
+        if not p.name.endswith(".reason.json")
+    ]
     assert len(quarantined) == 4
 
 
@@ -233,14 +307,18 @@ def test_a_newer_report_supersedes_the_older_and_the_same_bytes_load_once(settin
     assert {r.status for r in _ingest(settings).values()} == {"loaded"}
 
     # The corrected S1 report, and the first one again under another name.
-    drop(landing, "s1_corrige.csv", report_csv(
-        ident(periode="1er semestre 2019"), [row("13055", actions=6)], 0
-    ), MAR)  # fmt: skip
+    drop(
+        landing,
+        "s1_corrige.csv",
+        report_csv(ident(periode="1er semestre 2019"), [row("13055", actions=6)], 0),
+        MAR,
+    )
     drop(landing, "s1_copie.xlsx", first, MAR)
     second = _ingest(settings)
     assert {n: r.status for n, r in second.items()} == {
-        "s1_corrige.csv": "loaded", "s1_copie.xlsx": "duplicate"
-    }  # fmt: skip
+        "s1_corrige.csv": "loaded",
+        "s1_copie.xlsx": "duplicate",
+    }
     # A stale S1 report arriving late (older than the correction) is superseded on arrival.
     stale = report_json(ident(periode="2019-S1"), [row("13055", actions=4)])
     drop(landing, "s1_ancien.json", stale, FEB)
@@ -249,9 +327,13 @@ def test_a_newer_report_supersedes_the_older_and_the_same_bytes_load_once(settin
     statuses = dict(
         _query(settings, "SELECT source_file_name, status FROM audit.file_loads").values
     )
-    assert statuses == {"s1.xlsx": "superseded", "other.xlsx": "loaded",
-                        "s1_corrige.csv": "loaded", "s1_copie.xlsx": "duplicate",
-                        "s1_ancien.json": "superseded"}  # fmt: skip
+    assert statuses == {
+        "s1.xlsx": "superseded",
+        "other.xlsx": "loaded",
+        "s1_corrige.csv": "loaded",
+        "s1_copie.xlsx": "duplicate",
+        "s1_ancien.json": "superseded",
+    }
     # History kept: every loaded report's rows stay; only the newest counts.
     raw = _query(settings, f"SELECT count(*) AS n FROM {al.RAW_TABLE}")
     assert raw["n"].iloc[0] == 4
@@ -284,8 +366,11 @@ def test_calamine_and_openpyxl_read_a_report_the_same(monkeypatch) -> None:
 
     book = build_workbook()
     sheet = book["Identification"]
-    for r, value in zip(range(4, 9), ["CNLAPS", "Club de prévention", siret(7), "2A",
-                                      "2e semestre 2019"], strict=True):  # fmt: skip
+    for r, value in zip(
+        range(4, 9),
+        ["CNLAPS", "Club de prévention", siret(7), "2A", "2e semestre 2019"],
+        strict=True,
+    ):
         sheet.cell(r, 2, value)
     activity = book["Activité"]
     activity.append(["2A004", "QP02A001 QP02A002", 14, 6, 2, None, 1, 1500.5])
@@ -300,8 +385,23 @@ def test_calamine_and_openpyxl_read_a_report_the_same(monkeypatch) -> None:
     monkeypatch.setattr(workbook, "calamine_available", lambda: False)
     slow = al.read_report(data)
     assert (fast.header, fast.rows, fast.row_numbers) == (slow.header, slow.rows, slow.row_numbers)
-    assert fast.rows == [["CNLAPS", "Club de prévention", siret(7), "2A", "2019-S2", "2A004",
-                          "QP02A001 QP02A002", "14", "6", "2", "", "1", "1500.5"]]  # fmt: skip
+    assert fast.rows == [
+        [
+            "CNLAPS",
+            "Club de prévention",
+            siret(7),
+            "2A",
+            "2019-S2",
+            "2A004",
+            "QP02A001 QP02A002",
+            "14",
+            "6",
+            "2",
+            "",
+            "1",
+            "1500.5",
+        ]
+    ]
     assert fast.row_numbers == [203]  # appended under the 200 prepared rows
 
 
@@ -311,17 +411,22 @@ def test_a_report_the_database_refuses_waits_alone_and_the_batch_loads(duck) -> 
     from vigie.ingest import batches
 
     warehouse = Warehouse(duck)
-    batches.ensure_schema(warehouse)
-    ddl = al.SCHEMA_DDL[1].replace(
+    ddl = contract.RAW_TABLE.create_sql().replace(
         "structure VARCHAR NOT NULL,",
         "structure VARCHAR NOT NULL CHECK (structure <> 'Refusée par la base'),",
     )
-    with warehouse.transaction() as tx:
+    with warehouse.transaction() as tx:  # the table as declared, with one more constraint
+        tx.execute("CREATE SCHEMA IF NOT EXISTS raw")
         tx.execute(ddl)
+    batches.ensure_schema(warehouse)
     landing = Path(duck.landing_url)
     drop(landing, "a.xlsx", report_xlsx(ident(1), [row("13055")]), JAN)
-    drop(landing, "b.json", report_json(ident(2, structure="Refusée par la base"), [row("13055")]),
-         JAN)  # fmt: skip
+    drop(
+        landing,
+        "b.json",
+        report_json(ident(2, structure="Refusée par la base"), [row("13055")]),
+        JAN,
+    )
     drop(landing, "c.csv", report_csv(ident(3), [row("13001")], 0), JAN)
 
     with pytest.raises(RuntimeError, match=r"1 file.*b\.json"):

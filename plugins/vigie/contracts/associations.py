@@ -21,6 +21,7 @@ import unicodedata
 import pandas as pd
 
 from vigie.contracts.prefectures import qpv_departement
+from vigie.contracts.raw_tables import RawTableSpec
 from vigie.contracts.validation import PERSONAL_DATA_KEYS, Column, Context, Kind
 from vigie.parsing.headers import header_key
 from vigie.parsing.values import label_key
@@ -65,30 +66,65 @@ COUNT_HIGH = 10_000_000  # a structure reports hundreds; this only refuses absur
 ACTIVITE_COLUMNS = (
     Column("code_commune", "commune", True, ("commune", "code_insee", "insee", "insee_commune")),
     Column("codes_qpv", "qpv_list", synonyms=("qpv", "quartiers", "quartiers_prioritaires")),
-    Column("nb_jeunes_accueillis", "integer", True,
-           ("jeunes_accueillis", "nombre_jeunes_accueillis", "nb_jeunes"), low=0, high=COUNT_HIGH),
-    Column("nb_familles_accompagnees", "integer", True,
-           ("familles_accompagnees", "nombre_familles_accompagnees", "nb_familles"),
-           low=0, high=COUNT_HIGH),
-    Column("nb_actions_collectives", "integer", True,
-           ("actions_collectives", "nombre_actions_collectives", "nb_actions"),
-           low=0, high=COUNT_HIGH),
-    Column("nb_professionnels_formes", "integer", False,
-           ("professionnels_formes", "nombre_professionnels_formes"), low=0, high=COUNT_HIGH),
+    Column(
+        "nb_jeunes_accueillis",
+        "integer",
+        True,
+        ("jeunes_accueillis", "nombre_jeunes_accueillis", "nb_jeunes"),
+        low=0,
+        high=COUNT_HIGH,
+    ),
+    Column(
+        "nb_familles_accompagnees",
+        "integer",
+        True,
+        ("familles_accompagnees", "nombre_familles_accompagnees", "nb_familles"),
+        low=0,
+        high=COUNT_HIGH,
+    ),
+    Column(
+        "nb_actions_collectives",
+        "integer",
+        True,
+        ("actions_collectives", "nombre_actions_collectives", "nb_actions"),
+        low=0,
+        high=COUNT_HIGH,
+    ),
+    Column(
+        "nb_professionnels_formes",
+        "integer",
+        False,
+        ("professionnels_formes", "nombre_professionnels_formes"),
+        low=0,
+        high=COUNT_HIGH,
+    ),
     # Sensitive (domain.md, GDPR art. 9/10): kept in the raw layer only, never downstream.
-    Column("nb_situations_radicalisation_orientees", "integer", False,
-           ("situations_radicalisation_orientees", "nombre_situations_radicalisation_orientees",
-            "orientations_radicalisation"), low=0, high=COUNT_HIGH),
+    Column(
+        "nb_situations_radicalisation_orientees",
+        "integer",
+        False,
+        (
+            "situations_radicalisation_orientees",
+            "nombre_situations_radicalisation_orientees",
+            "orientations_radicalisation",
+        ),
+        low=0,
+        high=COUNT_HIGH,
+    ),
     Column("montant_fipd_recu", "money", synonyms=("montant_fipd", "fipd_recu", "subvention_fipd")),
-)  # fmt: skip
+)
 IDENTIFICATION_COLUMNS = (
     Column("reseau", "enum", True, ("reseau_associatif", "federation"), labels=RESEAU_LABELS),
-    Column("structure", "text", True,
-           ("nom_structure", "structure_nom", "association", "raison_sociale", "organisme")),
+    Column(
+        "structure",
+        "text",
+        True,
+        ("nom_structure", "structure_nom", "association", "raison_sociale", "organisme"),
+    ),
     Column("siret", "siret", True, ("numero_siret", "n_siret", "siret_structure")),
     Column("code_departement", "departement", True, ("departement", "dep", "code_dep")),
     Column("periode", "text", True, ("periode_rapport", "periode_concernee")),
-)  # fmt: skip
+)
 SENSITIVE_COLUMNS = ("nb_situations_radicalisation_orientees",)
 COUNT_COLUMNS = tuple(c.name for c in ACTIVITE_COLUMNS if c.type == "integer")
 
@@ -114,11 +150,13 @@ _PERIODE_FORMS = (
     (re.compile(rf"{_YEAR}"), "{y}"),
     (re.compile(rf"{_YEAR}\s*[-_/ ]?\s*s\s*([12])"), "{y}-S{s}"),
     (re.compile(rf"s\s*([12])\s*[-_/ ]?\s*{_YEAR}"), "{y}-S{s}"),
-    (re.compile(rf"([12])\s*(?:er|ere|e|eme|nd|nde)?\s*semestre\s*(?:de\s*|d\s*)?{_YEAR}"),
-     "{y}-S{s}"),
+    (
+        re.compile(rf"([12])\s*(?:er|ere|e|eme|nd|nde)?\s*semestre\s*(?:de\s*|d\s*)?{_YEAR}"),
+        "{y}-S{s}",
+    ),
     (re.compile(rf"(premier|second|deuxieme)\s*semestre\s*(?:de\s*)?{_YEAR}"), "{y}-S{s}"),
     (re.compile(rf"(?:annee|exercice)\s*{_YEAR}"), "{y}"),
-)  # fmt: skip
+)
 _SEMESTER_WORDS = {"premier": "1", "second": "2", "deuxieme": "2", "1": "1", "2": "2"}
 
 
@@ -155,10 +193,27 @@ def periode_year(periode: pd.Series) -> pd.Series:
 
 # Words that, in a column or label that is not one of the contract's, reveal data about a
 # person: stricter than the shared list, because association reports are about young people.
-PERSONAL_TOKENS = frozenset({
-    "nom", "noms", "prenom", "prenoms", "naissance", "ddn", "telephone", "tel", "portable",
-    "email", "mail", "courriel", "adresse", "nir", "secu", "nationalite", "religion",
-})  # fmt: skip
+PERSONAL_TOKENS = frozenset(
+    {
+        "nom",
+        "noms",
+        "prenom",
+        "prenoms",
+        "naissance",
+        "ddn",
+        "telephone",
+        "tel",
+        "portable",
+        "email",
+        "mail",
+        "courriel",
+        "adresse",
+        "nir",
+        "secu",
+        "nationalite",
+        "religion",
+    }
+)
 
 
 def is_personal_label(label: str) -> bool:
@@ -214,10 +269,20 @@ def _territory_rules(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series,
         year = periode_year(typed.loc[codes.index, "periode"])
         expected = pd.Series("QP", index=codes.index).where(year < ctx.qpv_2024_from_year, "QN")
         wrong_geo = (codes.str.slice(0, 2) != expected).fillna(False)
-        found.append((far.groupby(level=0).any().reindex(typed.index, fill_value=False),
-                      "codes_qpv", "qpv_outside_departement"))  # fmt: skip
-        found.append((wrong_geo.groupby(level=0).any().reindex(typed.index, fill_value=False),
-                      "codes_qpv", "qpv_wrong_geography"))  # fmt: skip
+        found.append(
+            (
+                far.groupby(level=0).any().reindex(typed.index, fill_value=False),
+                "codes_qpv",
+                "qpv_outside_departement",
+            )
+        )
+        found.append(
+            (
+                wrong_geo.groupby(level=0).any().reindex(typed.index, fill_value=False),
+                "codes_qpv",
+                "qpv_wrong_geography",
+            )
+        )
     return found
 
 
@@ -230,9 +295,12 @@ def _commune_departements(ctx: Context) -> dict[str, str]:
     communes = ctx.reference.communes
     if not _COMMUNE_DEPS or _COMMUNE_DEPS[0][0] is not communes:
         mapping = dict(
-            zip(communes["code_commune"].tolist(), communes["code_departement"].tolist(),
-                strict=True)
-        )  # fmt: skip
+            zip(
+                communes["code_commune"].tolist(),
+                communes["code_departement"].tolist(),
+                strict=True,
+            )
+        )
         _COMMUNE_DEPS[:] = [(communes, mapping)]
     return _COMMUNE_DEPS[0][1]
 
@@ -246,3 +314,6 @@ KIND = Kind(
     period_columns=("siret", "periode"),
 )
 KINDS: tuple[Kind, ...] = (KIND,)
+
+RAW_TABLE = RawTableSpec("raw.association_reports", KIND)
+RAW_TABLES = (RAW_TABLE,)

@@ -12,6 +12,7 @@ import re
 
 import pandas as pd
 
+from vigie.contracts.raw_tables import RawTableSpec, SqlColumn
 from vigie.contracts.validation import Column, Context, Kind
 
 SOURCE = "police_population"
@@ -94,3 +95,27 @@ KIND = Kind(
     period_columns=(),
 )
 KINDS: tuple[Kind, ...] = (KIND,)
+
+# The CSV fallback's rows and the API's share one table: an API row carries its request
+# (``source`` 'api', URL, page, fetch) and no file lineage, a CSV row the reverse.
+RAW_TABLE = RawTableSpec(
+    "raw.police_population_indicators",
+    KIND,
+    sql_types={"valeur": "DOUBLE PRECISION", "publie_le": "TIMESTAMP WITH TIME ZONE"},
+    extra=(
+        SqlColumn("source", "VARCHAR", True, default="'csv'"),
+        SqlColumn("request_url", "VARCHAR"),
+        SqlColumn("page", "INTEGER"),
+        SqlColumn("fetched_at", "TIMESTAMP WITH TIME ZONE"),
+        SqlColumn("fetch_id", "VARCHAR"),
+    ),
+    lineage=(
+        SqlColumn("source_file_sha256", "VARCHAR"),
+        SqlColumn("source_file_name", "VARCHAR"),
+        SqlColumn("source_row", "INTEGER"),
+        SqlColumn("source_sheet", "VARCHAR"),
+        SqlColumn("loaded_at", "TIMESTAMP WITH TIME ZONE", True),
+        SqlColumn("dag_run_id", "VARCHAR"),
+    ),
+)
+RAW_TABLES = (RAW_TABLE,)

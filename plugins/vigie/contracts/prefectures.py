@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from vigie.contracts.raw_tables import RawTableSpec
 from vigie.contracts.validation import (
     Column,
     Context,
@@ -174,11 +175,17 @@ def _qpv_fit(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series, str, st
     )
     wrong_geo = (codes.str.slice(0, 2) != expected_prefix).fillna(False)
     return [
-        (other_dep.groupby(level=0).any().reindex(typed.index, fill_value=False), "codes_qpv",
-         "qpv_other_departement"),
-        (wrong_geo.groupby(level=0).any().reindex(typed.index, fill_value=False), "codes_qpv",
-         "qpv_wrong_geography"),
-    ]  # fmt: skip
+        (
+            other_dep.groupby(level=0).any().reindex(typed.index, fill_value=False),
+            "codes_qpv",
+            "qpv_other_departement",
+        ),
+        (
+            wrong_geo.groupby(level=0).any().reindex(typed.index, fill_value=False),
+            "codes_qpv",
+            "qpv_wrong_geography",
+        ),
+    ]
 
 
 def _contrats_rules(typed: pd.DataFrame, ctx: Context) -> list[tuple[pd.Series, str, str]]:
@@ -199,3 +206,8 @@ PERIOD = ("code_departement", "annee")
 FIPD = Kind(SOURCE, "fipd", FIPD_COLUMNS, (_fipd_rules,), PERIOD, FIPD_CHECKS)
 CONTRATS = Kind(SOURCE, "contrats", CONTRATS_COLUMNS, (_contrats_rules,), PERIOD, CONTRATS_CHECKS)
 KINDS = (FIPD, CONTRATS)
+
+RAW_TABLES = (
+    RawTableSpec("raw.prefecture_fipd_actions", FIPD),
+    RawTableSpec("raw.prefecture_contrats_de_ville", CONTRATS),
+)

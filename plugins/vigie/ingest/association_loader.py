@@ -41,32 +41,15 @@ from vigie.warehouse.connection import Warehouse
 
 log = logging.getLogger(__name__)
 
-RAW_TABLE = "raw.association_reports"
-# The shared writer (batches._write) inserts a kind's valid rows into the table this names.
-batches.RAW_TABLES[(contract.SOURCE, contract.KIND_NAME)] = RAW_TABLE
-
-SCHEMA_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS raw",
-    f"""CREATE TABLE IF NOT EXISTS {RAW_TABLE} (
-        reseau VARCHAR NOT NULL, structure VARCHAR NOT NULL, siret VARCHAR NOT NULL,
-        code_departement VARCHAR NOT NULL, periode VARCHAR NOT NULL,
-        code_commune VARCHAR NOT NULL, codes_qpv VARCHAR,
-        nb_jeunes_accueillis INTEGER NOT NULL, nb_familles_accompagnees INTEGER NOT NULL,
-        nb_actions_collectives INTEGER NOT NULL, nb_professionnels_formes INTEGER,
-        nb_situations_radicalisation_orientees INTEGER,
-        montant_fipd_recu NUMERIC(14, 2), {batches.LINEAGE_DDL})""",
-]
+RAW_TABLE = contract.RAW_TABLE.name  # declared with the contract (vigie.contracts.associations)
 _ACTIVITE_REQUIRED = frozenset(c.name for c in contract.ACTIVITE_COLUMNS if c.required)
 _IDENTIFICATION_SHEETS = {"identification"}
 _ACTIVITE_SHEETS = {"activite", "activites"}
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
-    """The shared raw/audit tables plus this source's, created if missing."""
+    """The raw and audit tables, created if missing (this source's raw table among them)."""
     batches.ensure_schema(warehouse)
-    with warehouse.transaction() as tx:
-        for statement in SCHEMA_DDL:
-            tx.execute(statement)
 
 
 # --- reading one report ---------------------------------------------------------------------
@@ -156,8 +139,7 @@ def _flat_workbook(data: bytes, sheets: list) -> _Report:
         for i, cells in enumerate(sheet.rows):
             if contract.KIND.matches(cells):
                 refuse_uncached_formulas(data, sheet)
-                return _Report(cells, sheet.rows[i + 1 :], sheet.numbers[i + 1 :],
-                               sheet=sheet.name)  # fmt: skip
+                return _Report(cells, sheet.rows[i + 1 :], sheet.numbers[i + 1 :], sheet=sheet.name)
     raise FileRejected(
         "unrecognised_header",
         "neither the template's Identification and Activité sheets nor a sheet with the "
@@ -241,8 +223,13 @@ def _from_json(text: str) -> _Report:
             "unrecognised_header",
             "activite entries lack " + ", ".join(sorted(_ACTIVITE_REQUIRED)),
         )
-    return _Report([*contract.IDENTIFICATION, *header], rows, list(range(1, len(rows) + 1)),
-                   identification, personal)  # fmt: skip
+    return _Report(
+        [*contract.IDENTIFICATION, *header],
+        rows,
+        list(range(1, len(rows) + 1)),
+        identification,
+        personal,
+    )
 
 
 def _from_csv(text: str) -> _Report:
@@ -260,8 +247,9 @@ def _from_csv(text: str) -> _Report:
                 "structure and one période",
             )
         identification[name] = seen.pop() if seen else ""
-    return _Report(table.header, table.rows, table.row_numbers, identification,
-                   delimiter=table.delimiter)  # fmt: skip
+    return _Report(
+        table.header, table.rows, table.row_numbers, identification, delimiter=table.delimiter
+    )
 
 
 def _unwrap(cell: str) -> str:
@@ -273,9 +261,10 @@ def _checked(report: _Report) -> RawTable:
     """The whole-report rules of the contract, in the order a sender should fix them."""
     mapped = map_header(report.header, contract.KIND.index)
     personal = report.personal + [
-        label for p, label in enumerate(report.header)
+        label
+        for p, label in enumerate(report.header)
         if p not in mapped and contract.is_personal_label(label)
-    ]  # fmt: skip
+    ]
     if personal:
         raise FileRejected(
             "personal_data",
@@ -283,8 +272,11 @@ def _checked(report: _Report) -> RawTable:
             "reports carry counts only)",
         )
     ident = report.identification
-    missing = [contract.IDENTIFICATION_LABELS[n] for n in contract.IDENTIFICATION
-               if not ident.get(n, "").strip()]  # fmt: skip
+    missing = [
+        contract.IDENTIFICATION_LABELS[n]
+        for n in contract.IDENTIFICATION
+        if not ident.get(n, "").strip()
+    ]
     if missing:
         raise FileRejected("missing_identification", "no value for " + ", ".join(missing))
     if not contract.siret_ok(ident["siret"]):
@@ -303,8 +295,14 @@ def _checked(report: _Report) -> RawTable:
         while len(row) <= column:
             row.append("")
         row[column] = periode
-    return RawTable(report.header, report.rows, report.numbers, sheet=report.sheet,
-                    encoding=report.encoding, delimiter=report.delimiter)  # fmt: skip
+    return RawTable(
+        report.header,
+        report.rows,
+        report.numbers,
+        sheet=report.sheet,
+        encoding=report.encoding,
+        delimiter=report.delimiter,
+    )
 
 
 def ingest_reports(
@@ -322,9 +320,14 @@ def ingest_reports(
     timings = timings or Timings()
     ensure_schema(warehouse)
     return batches.ingest_landed(
-        warehouse, landing_url, (contract.KIND,), ctx, run_id,
-        reader=lambda data: (read_report(data, timings), contract.KIND), timings=timings,
-    )  # fmt: skip
+        warehouse,
+        landing_url,
+        (contract.KIND,),
+        ctx,
+        run_id,
+        reader=lambda data: (read_report(data, timings), contract.KIND),
+        timings=timings,
+    )
 
 
 def run(run_id: str | None = None, settings: Settings | None = None) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+
+from vigie.contracts.catalog import RAW_TABLES, raw_table
 from vigie.contracts.validation import Context, Kind, KindBatch, Verdict, check_batch, read_file
 from vigie.ingest import landing
 from vigie.parsing.table import FileRejected, RawTable
@@ -26,14 +28,6 @@ from vigie.warehouse.connection import Transaction, Warehouse
 
 log = logging.getLogger(__name__)
 
-LINEAGE_DDL = """
-    source_file_sha256 VARCHAR NOT NULL,
-    source_file_name VARCHAR NOT NULL,
-    source_row INTEGER NOT NULL,
-    source_sheet VARCHAR,
-    loaded_at TIMESTAMP WITH TIME ZONE NOT NULL,
-    dag_run_id VARCHAR
-"""
 # What each reference list's last refresh wrote (refresh_reference skips unchanged lists).
 REFERENCE_LOADS_DDL = """CREATE TABLE IF NOT EXISTS audit.reference_loads (
     table_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, rows_loaded BIGINT NOT NULL,
@@ -42,17 +36,6 @@ SCHEMA_DDL = [
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SCHEMA IF NOT EXISTS audit",
     "CREATE SCHEMA IF NOT EXISTS reference",
-    f"""CREATE TABLE IF NOT EXISTS raw.prefecture_fipd_actions (
-        code_departement VARCHAR NOT NULL, annee INTEGER NOT NULL,
-        numero_dossier VARCHAR NOT NULL, porteur VARCHAR NOT NULL, siret VARCHAR,
-        type_porteur VARCHAR, intitule_action VARCHAR NOT NULL, programme VARCHAR NOT NULL,
-        nature VARCHAR, montant_demande NUMERIC(14, 2), montant_attribue NUMERIC(14, 2) NOT NULL,
-        date_attribution DATE, code_commune VARCHAR, codes_qpv VARCHAR, zsp VARCHAR,
-        part_qpv DOUBLE PRECISION, {LINEAGE_DDL})""",
-    f"""CREATE TABLE IF NOT EXISTS raw.prefecture_contrats_de_ville (
-        code_departement VARCHAR NOT NULL, annee INTEGER NOT NULL, contrat_id VARCHAR NOT NULL,
-        nom_contrat VARCHAR NOT NULL, siren_epci VARCHAR, plan_radicalisation VARCHAR NOT NULL,
-        date_adoption_plan DATE, nb_qpv INTEGER, {LINEAGE_DDL})""",
     """CREATE TABLE IF NOT EXISTS audit.file_loads (
         source_file_sha256 VARCHAR NOT NULL, source_file_name VARCHAR NOT NULL,
         source_file_path VARCHAR, source VARCHAR NOT NULL, kind VARCHAR,
@@ -89,19 +72,21 @@ SCHEMA_DDL = [
     FROM audit.file_loads f""",
 ]
 
-RAW_TABLES = {
-    ("prefectures", "fipd"): "raw.prefecture_fipd_actions",
-    ("prefectures", "contrats"): "raw.prefecture_contrats_de_ville",
-}
 REFERENCE_TABLES = ("departements", "communes", "qpv", "zsp", "epci")
 LIVE_STATUSES = ("loaded", "loaded_with_rejects")
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
-    """Create the raw, audit and reference tables if they are missing."""
+    """Create the schemas, the audit tables and every source's raw table if missing.
+
+    Each raw table's DDL derives from its source's contract (:mod:`vigie.contracts.raw_tables`);
+    all are created at once, so a dbt build finds every source whichever DAG ran first.
+    """
     with warehouse.transaction() as tx:
         for statement in SCHEMA_DDL:
             tx.execute(statement)
+        for table in RAW_TABLES.values():
+            tx.execute(table.create_sql())
 
 
 def reference_digest(frame: pd.DataFrame) -> str:
@@ -133,9 +118,16 @@ def refresh_reference(warehouse: Warehouse, reference: ReferenceData) -> dict[st
             frame: pd.DataFrame = getattr(reference, name).copy()
             frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object})
             digest = reference_digest(frame)
-            existing = [c for (c,) in tx.fetchall(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                "'reference' AND table_name = ? ORDER BY ordinal_position", [name])]  # fmt: skip
+            columns = tx.fetchall(
+                """
+                SELECT column_name
+                FROM information_schema.columns
+                WHERE table_schema = 'reference' AND table_name = ?
+                ORDER BY ordinal_position
+                """,
+                [name],
+            )
+            existing = [c for (c,) in columns]
             if existing == list(frame.columns) and recorded.get(name) == digest:
                 rows = tx.fetchall(f"SELECT count(*) FROM reference.{name}")[0][0]
                 if rows == len(frame):
@@ -290,6 +282,25 @@ class _Item:
     period: str | None = None
 
 
+def _table_kind(item: _Item) -> tuple[RawTable, Kind]:
+    """A read file's table and kind: the reader gives both or neither."""
+    assert item.table is not None and item.kind is not None, item.report.file
+    return item.table, item.kind
+
+
+def _verdict(item: _Item) -> Verdict:
+    """A validated file's verdict: every live file and every file with rejects has one."""
+    assert item.verdict is not None, item.report.file
+    return item.verdict
+
+
+def _group(item: _Item) -> tuple[str, str, str]:
+    """A live file's (kind, sender, period), for a file with both a sender and a period."""
+    kind, sender, period = item.report.kind, item.sender, item.period
+    assert kind is not None and sender is not None and period is not None, item.report.file
+    return kind, sender, period
+
+
 def _sender_period(verdict: Verdict) -> tuple[str | None, str | None]:
     """The file's (sender, period): its most frequent sender (ties: smallest), its periods."""
     rows = verdict.rows
@@ -349,14 +360,23 @@ class Timings:
     files: int = 0
 
     def as_dict(self) -> dict[str, float]:
-        return {"files": self.files, "open_s": self.open, "parse_s": self.parse,
-                "validate_s": self.validate, "load_s": self.load}  # fmt: skip
+        return {
+            "files": self.files,
+            "open_s": self.open,
+            "parse_s": self.parse,
+            "validate_s": self.validate,
+            "load_s": self.load,
+        }
 
 
 def _read(
-    warehouse: Warehouse, files: list[landing.LandedFile], kinds: tuple[Kind, ...],
-    failures: list[str], reader: Reader | None = None, timings: Timings | None = None,
-) -> list[_Item]:  # fmt: skip
+    warehouse: Warehouse,
+    files: list[landing.LandedFile],
+    kinds: tuple[Kind, ...],
+    failures: list[str],
+    reader: Reader | None = None,
+    timings: Timings | None = None,
+) -> list[_Item]:
     """Per file and cheap: bytes, hash, duplicate check, table and kind (or file-level fault)."""
     timings = timings or Timings()
     started = time.perf_counter()
@@ -396,9 +416,11 @@ def _read(
 
 
 def _validate(
-    items: list[_Item], ctx: Context, failures: list[str],
+    items: list[_Item],
+    ctx: Context,
+    failures: list[str],
     batches: list[tuple[KindBatch, list[str]]] | None = None,
-) -> list[_Item]:  # fmt: skip
+) -> list[_Item]:
     """Per kind and once for the batch: every parser and rule (see check_batch).
 
     ``batches``, when given, receives each kind's rows of the batch (and its files' names),
@@ -406,7 +428,7 @@ def _validate(
     """
     pending = [i for i in items if i.table is not None]
     try:
-        check = check_batch([(i.table, i.kind) for i in pending], ctx)
+        check = check_batch([_table_kind(i) for i in pending], ctx)
         verdicts: list[Verdict | None] = list(check.verdicts)
         if batches is not None:
             for batch in check.kinds:
@@ -416,7 +438,7 @@ def _validate(
         verdicts = []
         for item in pending:
             try:
-                verdicts.append(check_batch([(item.table, item.kind)], ctx).verdicts[0])
+                verdicts.append(check_batch([_table_kind(item)], ctx).verdicts[0])
             except Exception:
                 log.exception("%s: not processed, left in the landing zone", item.report.file)
                 failures.append(item.report.file)
@@ -465,13 +487,18 @@ def _write(
     loadable = [i for i in items if i.report.status in LIVE_STATUSES]
     by_table: dict[str, list[_Item]] = {}
     for item in loadable:
-        by_table.setdefault(RAW_TABLES[(source, item.report.kind)], []).append(item)
+        assert item.report.kind is not None  # a live file was validated: its kind is known
+        by_table.setdefault(raw_table((source, item.report.kind)).name, []).append(item)
     for table, members in by_table.items():
-        tx.insert_frame(table, _with_lineage([i.verdict.rows for i in members], members, now,
-                                             loaded_at=True, run_id=run_id))  # fmt: skip
+        tx.insert_frame(
+            table,
+            _with_lineage(
+                [_verdict(i).rows for i in members], members, now, loaded_at=True, run_id=run_id
+            ),
+        )
     with_rejects = [i for i in loadable if i.report.rows_rejected]
     if with_rejects:
-        rejects = _with_lineage([i.verdict.rejects for i in with_rejects], with_rejects, now)
+        rejects = _with_lineage([_verdict(i).rejects for i in with_rejects], with_rejects, now)
         tx.insert_frame("audit.load_rejects", rejects.astype({"value": "string"}))
     counted = [i for i in items if i.verdict is not None and len(i.verdict.rejects)]
     if counted:
@@ -503,7 +530,7 @@ def _write(
     if not periodic:
         return set()
     superseded = _arrived_superseded(tx, source, [i.report.sha256 for i in periodic])
-    _supersede_groups(tx, source, sorted({(i.report.kind, i.sender, i.period) for i in periodic}))
+    _supersede_groups(tx, source, sorted({_group(i) for i in periodic}))
     return superseded
 
 
@@ -513,7 +540,7 @@ def _reject_counts(
     """Rows rejected per (file, column, reason): the counts only, never a value."""
     frames = []
     for item in items:
-        counts = item.verdict.rejects.groupby(["column_name", "reason"], sort=True).size()
+        counts = _verdict(item).rejects.groupby(["column_name", "reason"], sort=True).size()
         frame = counts.rename("rows_rejected").reset_index()
         frame.insert(0, "source_file_sha256", item.report.sha256)
         frame.insert(1, "source_file_name", item.file.name)
@@ -529,9 +556,12 @@ def _reject_counts(
 
 
 def _with_lineage(
-    frames: list[pd.DataFrame], items: list[_Item], now: datetime, loaded_at: bool = False,
+    frames: list[pd.DataFrame],
+    items: list[_Item],
+    now: datetime,
+    loaded_at: bool = False,
     run_id: str | None = None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """The frames of several files as one, each row with its file's hash and name."""
     lengths = [len(f) for f in frames]
     out = pd.concat(frames, ignore_index=True)
@@ -563,16 +593,26 @@ def _expect(
         try:
             expectations.validate(batch, label, names)
         except Exception:
-            log.exception("Great Expectations could not validate %s (%s); the load goes on",
-                          label, batch.kind.name)  # fmt: skip
+            log.exception(
+                "Great Expectations could not validate %s (%s); the load goes on",
+                label,
+                batch.kind.name,
+            )
 
 
 def _ingest_batch(
-    warehouse: Warehouse, files: list[landing.LandedFile], kinds: tuple[Kind, ...],
-    ctx: Context, landing_url: str, run_id: str | None, failures: list[str],
-    expectations: BatchExpectations | None = None, label: str = "batch 1",
-    reader: Reader | None = None, timings: Timings | None = None,
-) -> list[FileReport]:  # fmt: skip
+    warehouse: Warehouse,
+    files: list[landing.LandedFile],
+    kinds: tuple[Kind, ...],
+    ctx: Context,
+    landing_url: str,
+    run_id: str | None,
+    failures: list[str],
+    expectations: BatchExpectations | None = None,
+    label: str = "batch 1",
+    reader: Reader | None = None,
+    timings: Timings | None = None,
+) -> list[FileReport]:
     """Read, validate and load a batch of files; see :func:`ingest_landed` for the guarantees."""
     timings = timings or Timings()
     timings.files += len(files)
@@ -598,9 +638,13 @@ def _ingest_batch(
 
 
 def _load_and_move(
-    warehouse: Warehouse, items: list[_Item], source: str, landing_url: str,
-    run_id: str | None, failures: list[str],
-) -> list[FileReport]:  # fmt: skip
+    warehouse: Warehouse,
+    items: list[_Item],
+    source: str,
+    landing_url: str,
+    run_id: str | None,
+    failures: list[str],
+) -> list[FileReport]:
     """One transaction for the batch (per file on failure), then the moves."""
     now = datetime.now(UTC)
     committed = items
@@ -676,7 +720,7 @@ def ingest_landed(
     rows: quarantine).
 
     Transactions: **one per batch**, holding every file's rows, rejects and audit record and
-    the supersession. One per file costs ~10 statements per file, the bulk of a run once
+    the supersession. One per file costs several statements per file, the bulk of a run once
     validation is batched; one per batch is a handful of bulk statements. What it keeps:
 
     - *a crash loses nothing silently*: the transaction commits every file of the batch or
@@ -714,9 +758,19 @@ def ingest_landed(
     with warehouse.session():
         batches = _batches(landing.list_files(landing_url, kinds[0].source))
         for number, files in enumerate(batches, start=1):
-            reports += _ingest_batch(warehouse, files, kinds, ctx, landing_url, run_id, failures,
-                                     expectations, f"batch {number} of {len(batches)}",
-                                     reader, timings)  # fmt: skip
+            reports += _ingest_batch(
+                warehouse,
+                files,
+                kinds,
+                ctx,
+                landing_url,
+                run_id,
+                failures,
+                expectations,
+                f"batch {number} of {len(batches)}",
+                reader,
+                timings,
+            )
     if failures:
         raise RuntimeError(
             f"{len(failures)} file(s) could not be processed and stay in the landing zone: "

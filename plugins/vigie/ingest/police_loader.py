@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
 from vigie.contracts import police_population as contract
 from vigie.contracts.validation import Context
 from vigie.ingest import batches
@@ -30,25 +31,11 @@ from vigie.warehouse.connection import Transaction, Warehouse
 
 log = logging.getLogger(__name__)
 
-RAW_TABLE = "raw.police_population_indicators"
-# The shared file loader (batches.ingest_file) inserts a CSV's valid rows into the table this
-# mapping names; registering it here keeps batches.py free of source-specific entries. The CSV
-# rows carry the common lineage columns; ``source`` defaults to 'csv' in the DDL below.
-batches.RAW_TABLES[(contract.SOURCE, contract.KIND_NAME)] = RAW_TABLE
+# API and CSV rows share the contract's raw table (declared in vigie.contracts.police_population).
+RAW_TABLE = contract.RAW_TABLE.name
 
-SCHEMA_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS raw",
-    "CREATE SCHEMA IF NOT EXISTS audit",
-    f"""CREATE TABLE IF NOT EXISTS {RAW_TABLE} (
-        code_departement VARCHAR NOT NULL, mois VARCHAR NOT NULL, force VARCHAR NOT NULL,
-        indicateur VARCHAR NOT NULL, valeur DOUBLE PRECISION,
-        publie_le TIMESTAMP WITH TIME ZONE NOT NULL,
-        source VARCHAR NOT NULL DEFAULT 'csv',
-        request_url VARCHAR, page INTEGER, fetched_at TIMESTAMP WITH TIME ZONE,
-        fetch_id VARCHAR,
-        source_file_sha256 VARCHAR, source_file_name VARCHAR, source_row INTEGER,
-        source_sheet VARCHAR,
-        loaded_at TIMESTAMP WITH TIME ZONE NOT NULL, dag_run_id VARCHAR)""",
+# Every fetch of the API: the window asked, pages and rows received, inserted, rejected.
+API_FETCHES_DDL = [
     """CREATE TABLE IF NOT EXISTS audit.api_fetches (
         fetch_id VARCHAR NOT NULL, source VARCHAR NOT NULL, base_url VARCHAR NOT NULL,
         depuis VARCHAR, jusqua VARCHAR, pages INTEGER NOT NULL, rows_received INTEGER NOT NULL,
@@ -63,10 +50,10 @@ KEY = ("code_departement", "mois", "force", "indicateur")
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
-    """The shared raw/audit tables plus this source's, created if missing."""
+    """The raw and audit tables plus the API's fetch log, created if missing."""
     batches.ensure_schema(warehouse)
     with warehouse.transaction() as tx:
-        for statement in SCHEMA_DDL:
+        for statement in API_FETCHES_DDL:
             tx.execute(statement)
 
 
@@ -89,8 +76,10 @@ def _warn_unknown(unknown: dict[str, int], where: str) -> None:
     if unknown:
         log.warning(
             "%s: %d unknown indicator(s) stored, to add to the contract and the mart: %s",
-            where, len(unknown), ", ".join(f"{k} ({n} rows)" for k, n in unknown.items()),
-        )  # fmt: skip
+            where,
+            len(unknown),
+            ", ".join(f"{k} ({n} rows)" for k, n in unknown.items()),
+        )
 
 
 def pages_to_frame(pages: list[Page]) -> pd.DataFrame:
@@ -136,8 +125,13 @@ def _incoming_schema():  # -> pyarrow.Schema: the raw table's types for INCOMING
     import pyarrow as pa
 
     text, moment = pa.string(), pa.timestamp("us", tz="UTC")
-    types = {"valeur": pa.float64(), "publie_le": moment, "page": pa.int32(),
-             "fetched_at": moment, "loaded_at": moment}  # fmt: skip
+    types = {
+        "valeur": pa.float64(),
+        "publie_le": moment,
+        "page": pa.int32(),
+        "fetched_at": moment,
+        "loaded_at": moment,
+    }
     return pa.schema([(name, types.get(name, text)) for name in INCOMING_COLUMNS])
 
 
@@ -210,9 +204,9 @@ class _ParquetIncoming(_Incoming):
     one INSERT.
 
     Why not a DuckDB temporary table: rows appended to it inside a transaction are held outside
-    DuckDB's memory limit (the process grew by ~25 MB every 50,000 rows under a 256 MB limit,
-    to 12 GB for the 17 M rows of the bench's x100 fetch); from Parquet, staging stays flat and
-    the INSERT keeps to the limit, spilling past it. The folder goes when the load ends.
+    DuckDB's memory limit, so the process grows with the fetch (the bench's largest scale does
+    not fit); from Parquet, staging stays flat and the INSERT keeps to the limit, spilling past
+    it. The folder goes when the load ends.
     """
 
     def __init__(self, tx: Transaction, near: Path) -> None:
@@ -271,7 +265,7 @@ def load_pages(
 
     ``pages`` may be the API client's page iterator: pages are parsed and staged
     :data:`PAGES_PER_BATCH` at a time as they arrive, so memory holds a batch, not the fetch
-    (17 M rows at the bench's x100 scale would not fit in 24 GB as Python rows). An error while
+    (a national history at the bench's largest scale would not fit in memory as Python rows). An error while
     fetching rolls the transaction back: a failed fetch still loads nothing.
     """
     ensure_schema(warehouse)
@@ -302,10 +296,23 @@ def load_pages(
             """INSERT INTO audit.api_fetches (fetch_id, source, base_url, depuis, jusqua, pages,
             rows_received, rows_inserted, rows_rejected, unknown_indicators, started_at,
             finished_at, dag_run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            [fetch_id, "api", base_url, depuis, jusqua, n_pages, received, inserted,
-             rejected, ",".join(sorted(unknown)) or None, started_at or now, now, run_id],
-        )  # fmt: skip
-    report = {
+            [
+                fetch_id,
+                "api",
+                base_url,
+                depuis,
+                jusqua,
+                n_pages,
+                received,
+                inserted,
+                rejected,
+                ",".join(sorted(unknown)) or None,
+                started_at or now,
+                now,
+                run_id,
+            ],
+        )
+    report: dict[str, Any] = {
         "source": "api",
         "fetch_id": fetch_id,
         "depuis": depuis,
@@ -341,9 +348,15 @@ def fetch_and_load(
     depuis, jusqua = incremental_window(latest, today or date.today())
     with PoliceApiClient(config) as client:
         return load_pages(
-            warehouse, client.iter_pages(depuis, jusqua), ctx, base_url=config.base_url,
-            depuis=depuis, jusqua=jusqua, run_id=run_id, started_at=started,
-        )  # fmt: skip
+            warehouse,
+            client.iter_pages(depuis, jusqua),
+            ctx,
+            base_url=config.base_url,
+            depuis=depuis,
+            jusqua=jusqua,
+            run_id=run_id,
+            started_at=started,
+        )
 
 
 def ingest_csv(
@@ -398,8 +411,9 @@ def run_api(
     if config is None:
         log.info("no connection %r: the police-population API is skipped", "vigie_police_api")
         return None
-    return fetch_and_load(Warehouse(settings), config, _context(settings), run_id=run_id,
-                          today=today)  # fmt: skip
+    return fetch_and_load(
+        Warehouse(settings), config, _context(settings), run_id=run_id, today=today
+    )
 
 
 def run_csv(run_id: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
