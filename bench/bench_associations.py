@@ -4,7 +4,7 @@
 
 Writes ``--files`` reports in the template's shape (two sheets, merged titles, 1-6 territory
 rows each, real communes) into a temporary landing zone, then times
-``association_loading.ingest_reports`` into a fresh DuckDB warehouse (the whole DAG task:
+``vigie.ingest.association_loader.ingest_reports`` into a fresh DuckDB warehouse (the whole DAG task:
 reading, hashing, validation, rejects, audit, supersession, archive moves) and splits the time
 per file into open / parse / validate / load. Target (issue 5): 5,000 reports in under 2
 minutes.
@@ -38,10 +38,11 @@ def _write_reports(landing: Path, count: int, seed: int) -> list[Path]:
     ref = load_reference()
     communes = ref.communes[ref.communes["type"] == "commune-actuelle"]
     by_dep = {
-        str(d): [str(c) for c in g.sort_values("population", ascending=False)["code_commune"]
-                 .head(20)]
+        str(d): [
+            str(c) for c in g.sort_values("population", ascending=False)["code_commune"].head(20)
+        ]
         for d, g in communes.groupby("code_departement")
-    }  # fmt: skip
+    }
     deps = sorted(by_dep)
     rng = random.Random(seed)
     folder = landing / "associations"
@@ -133,11 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         prepared = time.perf_counter() - started
         baselines = _baselines(paths[: args.baseline_files])
 
-        settings = load_settings({
-            "VIGIE_LANDING_URL": str(root / "landing"),
-            "VIGIE_WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
-            "VIGIE_OUTBOX_DIR": str(root / "outbox"),
-        })  # fmt: skip
+        settings = load_settings(
+            {
+                "VIGIE_LANDING_URL": str(root / "landing"),
+                "VIGIE_WAREHOUSE_URL": f"duckdb:///{root / 'warehouse.duckdb'}",
+                "VIGIE_OUTBOX_DIR": str(root / "outbox"),
+            }
+        )
         ctx = Context(load_reference(settings.reference_dir), settings.qpv_2024_from_year)
         warehouse = Warehouse(settings)
         al.ensure_schema(warehouse)
@@ -154,18 +157,28 @@ def main(argv: list[str] | None = None) -> int:
         statuses[r.status] = statuses.get(r.status, 0) + 1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     other = total - timings.open - timings.parse - timings.validate - timings.load
-    print(f"reports              {n} XLSX ({size / n / 1024:.1f} KiB each), {raw_rows} rows "
-          f"loaded; statuses {statuses}")  # fmt: skip
+    print(
+        f"reports              {n} XLSX ({size / n / 1024:.1f} KiB each), {raw_rows} rows "
+        f"loaded; statuses {statuses}"
+    )
     reader = "python-calamine" if calamine_available() else "openpyxl (no python-calamine)"
     print(f"reader               {reader}")
     print(f"preparation          {prepared:.1f} s (writing the reports, not timed below)")
-    print(f"ingest_reports       {total:.1f} s total, {total / n * 1000:.2f} ms per file "
-          f"(target {TARGET_S:.0f} s: {'met' if total < TARGET_S else 'MISSED'})")  # fmt: skip
-    for label, seconds in (("open", timings.open), ("parse", timings.parse),
-                           ("validate", timings.validate), ("load", timings.load),
-                           ("other", other)):  # fmt: skip
-        print(f"  {label:<9}          {seconds:6.2f} s  {seconds / n * 1000:6.2f} ms/file "
-              f"({seconds / total:5.1%})")  # fmt: skip
+    print(
+        f"ingest_reports       {total:.1f} s total, {total / n * 1000:.2f} ms per file "
+        f"(target {TARGET_S:.0f} s: {'met' if total < TARGET_S else 'MISSED'})"
+    )
+    for label, seconds in (
+        ("open", timings.open),
+        ("parse", timings.parse),
+        ("validate", timings.validate),
+        ("load", timings.load),
+        ("other", other),
+    ):
+        print(
+            f"  {label:<9}          {seconds:6.2f} s  {seconds / n * 1000:6.2f} ms/file "
+            f"({seconds / total:5.1%})"
+        )
     print(f"open baselines       on {min(args.baseline_files, n)} workbooks, ms per file:")
     reference = baselines["openpyxl"]
     for label, ms in baselines.items():

@@ -16,7 +16,7 @@ Per scale, the sample generators write a landing zone into a scratch directory:
 
 Then the weekly flow runs on an empty warehouse (full refresh), one step per process as
 Airflow runs one task per process, through the functions the DAG tasks call
-(``vigie.tasks``, ``api_loading``, ``association_loading``); one new week of files lands
+(``vigie.tasks``, ``vigie.ingest.police_loader``, ``vigie.ingest.association_loader``); one new week of files lands
 (3 prefecture resends, 5 association reports, one more API week) and the flow runs again
 (incremental: its dbt step builds only what the week changed, ``vigie.warehouse.build_selection``).
 The stage rows come from those steps, each beside a baseline measured in the same run:
@@ -162,15 +162,21 @@ def _generate(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-GENERATORS = ("sample.py", "sample_associations.py", "sample_police.py", "association_template.py")
+GENERATORS = (
+    "demo/sample_prefectures.py",
+    "demo/sample_associations.py",
+    "demo/sample_police.py",
+    "contracts/association_template.py",
+)
 
 
 def _sample_key(cfg: dict[str, Any]) -> str:
     """What the generated data depends on: scale, date, parts, generators, reference, seeds."""
     digest = hashlib.sha256()
     whole = bool(cfg["stages"] & {"warehouse", "alerts", "flow"})  # these need every part
-    parts = sorted(p for p in ("prefectures", "police", "associations")
-                   if whole or p in cfg["stages"])  # fmt: skip
+    parts = sorted(
+        p for p in ("prefectures", "police", "associations") if whole or p in cfg["stages"]
+    )
     spec = {"scale": SCALES[cfg["scale"]], "today": TODAY.isoformat(), "parts": parts}
     digest.update(json.dumps(spec, sort_keys=True).encode())
     digest.update(inspect.getsource(_generate).encode())  # seeds and arguments live there

@@ -12,9 +12,22 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+from vigie.contracts import prefectures
+from vigie.contracts.validation import Context, read_and_validate
+from vigie.demo.police_api_server import DEMO_TOKEN, PoliceApiServer
+from vigie.demo.sample_associations import write_association_sample
+from vigie.demo.sample_police import generate_indicators
+from vigie.demo.sample_prefectures import write_sample
+from vigie.ingest import association_loader, police_loader
+from vigie.parsing.table import FileRejected
+from vigie.reference.geography import load_reference
 from vigie.settings import WAREHOUSE_POOL, Settings, apply_airflow_env, get_settings
+from vigie.tasks import priority_share_rows
+from vigie.warehouse.connection import Warehouse
+from vigie.warehouse.dbt_runner import run_dbt
 
 PIPELINE = (
     "ingest_prefecture_exports",
@@ -24,6 +37,21 @@ PIPELINE = (
     "weekly_pilot_alerts",
 )
 POLICE_CONN_ENV = "AIRFLOW_CONN_VIGIE_POLICE_API"
+FILE_STATUSES = """
+    SELECT status, count(*)
+    FROM audit.file_loads
+    WHERE source = ?
+    GROUP BY status
+"""
+PREFECTURE_REJECTS = """
+    SELECT count(*)
+    FROM audit.load_rejects r
+    JOIN (
+        SELECT DISTINCT source_file_sha256
+        FROM audit.file_loads
+        WHERE source = 'prefectures'
+    ) f USING (source_file_sha256)
+"""
 
 
 def _say(message: str) -> None:
@@ -31,9 +59,6 @@ def _say(message: str) -> None:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from vigie.demo.sample_associations import write_association_sample
-    from vigie.demo.sample_prefectures import write_sample
-
     started = time.perf_counter()
     summary = write_sample(Path(args.out_dir), seed=args.seed)
     associations = write_association_sample(Path(args.out_dir), seed=args.seed)
@@ -47,11 +72,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate one file without loading it: what a prefecture agent needs to fix."""
-    from vigie.contracts import prefectures
-    from vigie.contracts.validation import Context, read_and_validate
-    from vigie.parsing.table import FileRejected
-    from vigie.reference.geography import load_reference
-
     settings = get_settings()
     path = Path(args.file)
     ctx = Context(load_reference(settings.reference_dir), settings.qpv_2024_from_year)
@@ -64,8 +84,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if verdict.quarantine_reason:
         print(f"  REFUSED ({verdict.quarantine_reason}) {verdict.quarantine_detail}")
     for reject in verdict.rejects.itertuples():
-        print(f"  row {reject.source_row}, column {reject.column_name}: {reject.reason} "
-              f"(value {reject.value!r})")  # fmt: skip
+        print(
+            f"  row {reject.source_row}, column {reject.column_name}: {reject.reason} "
+            f"(value {reject.value!r})"
+        )
     loadable = verdict.rows_read - verdict.rows_rejected
     if not verdict.quarantine_reason:
         print(f"  {loadable} row(s) would load, {verdict.rows_rejected} would be rejected")
@@ -89,16 +111,15 @@ def _ensure_airflow_ready() -> None:
                 "DuckDB single writer: every task writing the warehouse",
             ],
         ):
-            subprocess.run([sys.executable, "-m", "airflow", *command], check=True,
-                           stdout=subprocess.DEVNULL)  # fmt: skip
+            subprocess.run(
+                [sys.executable, "-m", "airflow", *command], check=True, stdout=subprocess.DEVNULL
+            )
         marker.touch()
 
 
 def _ensure_manifest() -> None:
     settings = get_settings()
     if not (settings.dbt_project_dir / "target" / "manifest.json").exists():
-        from vigie.warehouse.dbt_runner import run_dbt
-
         _say("building the dbt manifest (dbt parse)")
         run_dbt(["parse"], settings)
 
@@ -113,9 +134,6 @@ def _sample_police_api(seed: int) -> Iterator[None]:
     if os.environ.get(POLICE_CONN_ENV):
         yield
         return
-    from vigie.demo.police_api_server import DEMO_TOKEN, PoliceApiServer
-    from vigie.demo.sample_police import generate_indicators
-
     frame = generate_indicators(seed, date.today())
     with PoliceApiServer(frame, token=DEMO_TOKEN) as server:
         _say(f"serving the police-population sample ({len(frame):,} rows) on {server.url}")
@@ -139,7 +157,8 @@ def _run_pipeline() -> int:
     os.environ.setdefault("DBT_QUIET", "true")  # dbt's per-model lines; errors still print
     # dag.test() runs one task at a time, with no triggerer: WATCHER's sensors, started beside
     # the producer, would wait for it forever. LOCAL (one dbt build per model) works in-process,
-    # and so does the producer-first WATCHER variant when asked for (dags/build_warehouse.py).
+    # and so does the producer-first WATCHER variant when asked for
+    # (vigie.orchestration.cosmos_modes).
     mode = os.environ.get("VIGIE_COSMOS_EXECUTION_MODE", "").strip().lower()
     if mode in {"", "watcher"}:
         os.environ["VIGIE_COSMOS_EXECUTION_MODE"] = "local"
@@ -153,6 +172,7 @@ def _run_pipeline() -> int:
     os.environ.update(settings.dbt_env())
     _ensure_airflow_ready()
     _ensure_manifest()
+    # Airflow is heavy, and reads its configuration when imported: only after apply_airflow_env.
     from airflow.dag_processing.dagbag import DagBag
 
     started = time.perf_counter()
@@ -177,25 +197,19 @@ def _run_pipeline() -> int:
 
 def print_summary() -> None:
     """What a pilot or a data engineer wants to know after a run, in a few lines."""
-    from vigie.tasks import priority_share_rows
-    from vigie.warehouse.connection import Warehouse
-
     settings = get_settings()
     year = date.today().year
     with Warehouse(settings).transaction() as tx:
-        files = dict(tx.fetchall(
-            "SELECT status, count(*) FROM audit.file_loads WHERE source = 'prefectures' "
-            "GROUP BY status"
-        ))  # fmt: skip
-        rejects = tx.fetchall(
-            "SELECT count(*) FROM audit.load_rejects r JOIN (SELECT DISTINCT source_file_sha256 "
-            "FROM audit.file_loads WHERE source = 'prefectures') f USING (source_file_sha256)"
-        )[0][0]
+        files = dict(tx.fetchall(FILE_STATUSES, ["prefectures"]))
+        rejects = tx.fetchall(PREFECTURE_REJECTS)[0][0]
     rows = priority_share_rows([year - 1, year], settings)
     print()
     print("Vigie summary")
-    print("  prefecture files: " + ", ".join(f"{n} {s}" for s, n in sorted(files.items())) +
-          f"; {rejects} rejected cell(s) in audit.load_rejects")  # fmt: skip
+    print(
+        "  prefecture files: "
+        + ", ".join(f"{n} {s}" for s, n in sorted(files.items()))
+        + f"; {rejects} rejected cell(s) in audit.load_rejects"
+    )
     for wanted in (year, year - 1):
         year_rows = [r for r in rows if r["annee"] == wanted and r["code_departement"] != "FR"]
         if not year_rows:
@@ -209,14 +223,19 @@ def print_summary() -> None:
         )
         no_data = [r for r in year_rows if r["status"] == "no_data"]
         headline = (
-            f"national share {national['share_located']:.1%}" if national and
-            national["share_located"] is not None else "no national figure"
-        )  # fmt: skip
-        print(f"  FIPD {wanted}: {headline}; {len(below)} département(s) below the "
-              f"{settings.fipd_target:.0%} target, {len(no_data)} without data")  # fmt: skip
+            f"national share {national['share_located']:.1%}"
+            if national and national["share_located"] is not None
+            else "no national figure"
+        )
+        print(
+            f"  FIPD {wanted}: {headline}; {len(below)} département(s) below the "
+            f"{settings.fipd_target:.0%} target, {len(no_data)} without data"
+        )
         for r in below:
-            print(f"    {r['code_departement']:>3} {r['nom_departement']:<28} "
-                  f"{r['share_located']:.1%}  gap {_euros(r['gap_eur'])} EUR")  # fmt: skip
+            print(
+                f"    {r['code_departement']:>3} {r['nom_departement']:<28} "
+                f"{r['share_located']:.1%}  gap {_euros(r['gap_eur'])} EUR"
+            )
     _print_police_summary(settings)
     _print_association_summary(settings)
     where = settings.duckdb_path if settings.warehouse_kind == "duckdb" else "PostgreSQL"
@@ -225,16 +244,10 @@ def print_summary() -> None:
 
 
 def _print_association_summary(settings: Settings) -> None:
-    from vigie.ingest import association_loader
-    from vigie.warehouse.connection import Warehouse
-
     warehouse = Warehouse(settings)
     association_loader.ensure_schema(warehouse)
     with warehouse.transaction() as tx:
-        statuses = dict(tx.fetchall(
-            "SELECT status, count(*) FROM audit.file_loads WHERE source = 'associations' "
-            "GROUP BY status"
-        ))  # fmt: skip
+        statuses = dict(tx.fetchall(FILE_STATUSES, ["associations"]))
     if statuses:
         counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
         print(f"  association reports: {counts}")
@@ -242,21 +255,20 @@ def _print_association_summary(settings: Settings) -> None:
 
 def _euros(amount: float) -> str:
     """Whole euros rounded half up, as the pilots' e-mails show them (not banker's rounding)."""
-    from decimal import ROUND_HALF_UP, Decimal
-
     return f"{Decimal(str(amount)).quantize(Decimal(1), rounding=ROUND_HALF_UP):,}"
 
 
 def _print_police_summary(settings: Settings) -> None:
-    from vigie.ingest import police_loader
-    from vigie.warehouse.connection import Warehouse
-
     warehouse = Warehouse(settings)
     police_loader.ensure_schema(warehouse)  # a run without the police DAG still summarises
     with warehouse.transaction() as tx:
         rows = tx.fetchall(
-            f"SELECT source, count(*), min(mois), max(mois) FROM {police_loader.RAW_TABLE} "
-            "GROUP BY source ORDER BY source"
+            f"""
+            SELECT source, count(*), min(mois), max(mois)
+            FROM {police_loader.RAW_TABLE}
+            GROUP BY source
+            ORDER BY source
+            """
         )
     if not rows:
         print("  police-population: nothing loaded (no API connection, no CSV fallback file)")

@@ -57,8 +57,8 @@ class Settings:
     gx_validate: bool = True
     retry_delay_seconds: int = 60  # between a failed task's tries (a relay or database back)
     # Most memory one DuckDB connection (a loader's or dbt's) may hold before it spills to disk
-    # (``<warehouse>.tmp/``). DuckDB's own default is 80 % of the machine, which a 17-million-row
-    # police fetch reached (12 GB) beside the other tasks of a worker.
+    # (``<warehouse>.tmp/``). DuckDB's own default is most of the machine, which a large police
+    # fetch can reach beside the other tasks of a worker.
     duckdb_memory_limit: str = "4GB"
 
     @property

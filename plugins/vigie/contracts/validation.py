@@ -4,8 +4,8 @@ A source module declares its kinds as :class:`Kind` data; this module turns
 :class:`~vigie.parsing.text.RawTable` s into canonical typed rows plus a rejects table naming
 row, column, value and reason. Cross-column rules stay in the source module (``Kind.rules``).
 
-Why batches: a prefecture file holds ~50 rows, and pandas costs the same per operation on 50
-rows as on 50,000. :func:`validate_batch` therefore parses every column and applies every
+Why batches: a prefecture file holds a few dozen rows, and pandas costs about the same per
+operation on a few dozen rows as on tens of thousands. :func:`validate_batch` therefore parses every column and applies every
 rule once over the rows of all the files of a kind, each row tagged with its file
 (:data:`FILE_INDEX`); only what a file really needs (decoding, header, personal-data check,
 the > 20 % quarantine) is per file. :func:`read_and_validate` is the same path for one file.
@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,18 +27,38 @@ from vigie.parsing import values as v
 from vigie.parsing.headers import header_key, map_header, synonym_index
 from vigie.parsing.table import RawTable
 
+if TYPE_CHECKING:
+    from vigie.reference.geography import ReferenceData
+
 MAX_INVALID_SHARE = 0.20
 
 # Header keys that reveal data about an identifiable person (contracts/README.md).
 PERSONAL_DATA_KEYS = frozenset(
     header_key(name)
     for name in (
-        "nom", "prenom", "prénom", "nom_prenom", "date_naissance", "date de naissance",
-        "ddn", "telephone", "téléphone", "tel", "portable", "email", "e-mail", "mail",
-        "courriel", "adresse", "adresse_postale", "numero_securite_sociale", "nir",
-        "num_secu", "securite sociale",
+        "nom",
+        "prenom",
+        "prénom",
+        "nom_prenom",
+        "date_naissance",
+        "date de naissance",
+        "ddn",
+        "telephone",
+        "téléphone",
+        "tel",
+        "portable",
+        "email",
+        "e-mail",
+        "mail",
+        "courriel",
+        "adresse",
+        "adresse_postale",
+        "numero_securite_sociale",
+        "nir",
+        "num_secu",
+        "securite sociale",
     )
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -161,7 +182,7 @@ class Context:
     is far cheaper than pandas' ``isin`` against 35,000 communes for every file.
     """
 
-    reference: object
+    reference: ReferenceData
     qpv_2024_from_year: int = 2024
     codes: dict[str, frozenset[str]] = field(init=False)
 
@@ -270,9 +291,13 @@ def check_batch(tables: Sequence[tuple[RawTable, Kind]], ctx: Context) -> BatchC
         personal = personal_columns(table, kind)
         if personal:
             verdicts[position] = Verdict(
-                kind, pd.DataFrame(), _no_rejects(), len(table.rows), "personal_data",
+                kind,
+                pd.DataFrame(),
+                _no_rejects(),
+                len(table.rows),
+                "personal_data",
                 f"column(s) about individuals: {', '.join(personal)}",
-            )  # fmt: skip
+            )
         elif not table.rows:
             verdicts[position] = Verdict(
                 kind, pd.DataFrame(), _no_rejects(), 0, "empty", "no data rows"
@@ -471,8 +496,8 @@ def _validate_kind(
     for check in kind.checks:
         reject(check.mask(typed), check.column, check.reason)
     for rule in kind.rules:
-        for mask, column, reason in rule(typed, ctx):
-            reject(mask, column, reason)
+        for mask, rule_column, reason in rule(typed, ctx):
+            reject(mask, rule_column, reason)
 
     # The frame's index is the row's position in the batch: a rejected position is a bad row.
     all_rejects = (

@@ -26,9 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 from xml.sax.saxutils import escape as xml_escape
 
 import pandas as pd
+
 from vigie.reference.geography import ReferenceData, load_reference, normalise_departement
 from vigie.settings import get_settings
 
@@ -36,8 +38,17 @@ FIXED_YEARS = (2017, 2018, 2019, 2020)
 SECOND_CHECK_YEAR = 2019  # the other year with a known set of départements below target
 TARGET = 0.75
 # National FIPD, M€ (domain.md); later years repeat the last known figure.
-NATIONAL_FUND = {2016: 69.4, 2017: 102.0, 2018: 72.9, 2019: 67.3, 2020: 66.1, 2021: 69.0,
-                 2022: 75.0, 2023: 82.0, 2024: 87.4}  # fmt: skip
+NATIONAL_FUND = {
+    2016: 69.4,
+    2017: 102.0,
+    2018: 72.9,
+    2019: 67.3,
+    2020: 66.1,
+    2021: 69.0,
+    2022: 75.0,
+    2023: 82.0,
+    2024: 87.4,
+}
 DELEGATED = 0.9  # share of the fund delegated to prefects
 FLOOR_SHARE = 0.10  # share of the delegated fund split evenly (every prefecture gets some)
 PROGRAMME_SHARE = {"D": 0.48, "R": 0.24, "S": 0.23, "K": 0.05}
@@ -58,21 +69,28 @@ SHAPES = {
     3: "CSV with BOM: UTF-8, ',' and quoted fields, synonym headers, =\"01053\", 62 % / 0,62",
     4: "XLSX: merged title row and a blank row above the header, numbers and date cells",
 }
-CANONICAL = [
-    "code_departement", "annee", "numero_dossier", "porteur", "siret", "type_porteur",
-    "intitule_action", "programme", "nature", "montant_demande", "montant_attribue",
-    "date_attribution", "code_commune", "codes_qpv", "zsp", "part_qpv",
-]  # fmt: skip
-HUMAN = [
-    "Département", "Année", "N° dossier", "Porteur du projet", "SIRET", "Type de porteur",
-    "Intitulé de l'action", "Programme", "Nature", "Montant demandé", "Montant attribué",
-    "Date de décision", "Commune", "QPV", "ZSP", "Part bénéficiaires QPV",
-]  # fmt: skip
-SYNONYMS = [
-    "dep", "exercice", "num_dossier", "beneficiaire", "siret", "type_porteur", "libelle",
-    "axe", "type_action", "montant_sollicite", "montant", "date_decision", "code_commune",
-    "quartiers", "code_zsp", "part_beneficiaires_qpv",
-]  # fmt: skip
+# Each column of an export: canonical name, the header a person types, a synonym header.
+_HEADERS = [
+    ("code_departement", "Département", "dep"),
+    ("annee", "Année", "exercice"),
+    ("numero_dossier", "N° dossier", "num_dossier"),
+    ("porteur", "Porteur du projet", "beneficiaire"),
+    ("siret", "SIRET", "siret"),
+    ("type_porteur", "Type de porteur", "type_porteur"),
+    ("intitule_action", "Intitulé de l'action", "libelle"),
+    ("programme", "Programme", "axe"),
+    ("nature", "Nature", "type_action"),
+    ("montant_demande", "Montant demandé", "montant_sollicite"),
+    ("montant_attribue", "Montant attribué", "montant"),
+    ("date_attribution", "Date de décision", "date_decision"),
+    ("code_commune", "Commune", "code_commune"),
+    ("codes_qpv", "QPV", "quartiers"),
+    ("zsp", "ZSP", "code_zsp"),
+    ("part_qpv", "Part bénéficiaires QPV", "part_beneficiaires_qpv"),
+]
+CANONICAL = [canonical for canonical, _, _ in _HEADERS]
+HUMAN = [human for _, human, _ in _HEADERS]
+SYNONYMS = [synonym for _, _, synonym in _HEADERS]
 PROGRAMME_LABELS = {
     "D": "Prévention de la délinquance",
     "R": "Radicalisation",
@@ -98,51 +116,83 @@ TYPE_LABELS = {
     "etablissement_public": "Établissement public",
 }
 NATURES = {  # programme -> [(nature, weight)]
-    "D": [("prevention_jeunes", 45), ("aide_aux_victimes", 15), ("violences_intrafamiliales", 15),
-          ("relation_population_forces_securite", 12), ("autre", 5), ("videoprotection", 8)],
+    "D": [
+        ("prevention_jeunes", 45),
+        ("aide_aux_victimes", 15),
+        ("violences_intrafamiliales", 15),
+        ("relation_population_forces_securite", 12),
+        ("autre", 5),
+        ("videoprotection", 8),
+    ],
     "R": [("prevention_radicalisation", 90), ("autre", 10)],
-    "S": [("videoprotection", 60), ("securisation_etablissements", 25),
-          ("equipement_police_municipale", 15)],
+    "S": [
+        ("videoprotection", 60),
+        ("securisation_etablissements", 25),
+        ("equipement_police_municipale", 15),
+    ],
     "K": [("securisation_etablissements", 80), ("autre", 20)],
-}  # fmt: skip
+}
 ACTIONS = {
-    "prevention_jeunes": ["Chantiers éducatifs d'été", "Médiation sociale de nuit",
-                          "Prévention spécialisée : travail de rue",
-                          "Accompagnement des collégiens exclus temporairement",
-                          "Ateliers citoyenneté et usages du numérique",
-                          "Séjours de rupture pour jeunes en difficulté"],
-    "aide_aux_victimes": ["Permanence d'aide aux victimes au commissariat",
-                          "Accompagnement juridique des victimes",
-                          "Accueil de jour des victimes"],
-    "violences_intrafamiliales": ["Intervenant social en commissariat et gendarmerie",
-                                  "Hébergement d'urgence des victimes de violences conjugales",
-                                  "Groupes de parole pour auteurs de violences"],
-    "relation_population_forces_securite": ["Rencontres jeunes et policiers",
-                                            "Tournoi sportif police-population",
-                                            "Délégué à la cohésion police-population"],
-    "prevention_radicalisation": ["Accompagnement des familles (cellule de suivi)",
-                                  "Formation des acteurs aux valeurs de la République",
-                                  "Prise en charge psychologique de jeunes signalés",
-                                  "Ateliers esprit critique et théories du complot"],
-    "videoprotection": ["Extension du système de vidéoprotection",
-                        "Création d'un centre de supervision urbain",
-                        "Caméras aux entrées de ville"],
-    "securisation_etablissements": ["Sécurisation des accès d'un établissement scolaire",
-                                    "Clôtures et contrôle d'accès",
-                                    "Sécurisation d'un lieu de culte"],
-    "equipement_police_municipale": ["Caméras-piétons pour la police municipale",
-                                     "Gilets pare-balles de la police municipale",
-                                     "Radios de la police municipale"],
+    "prevention_jeunes": [
+        "Chantiers éducatifs d'été",
+        "Médiation sociale de nuit",
+        "Prévention spécialisée : travail de rue",
+        "Accompagnement des collégiens exclus temporairement",
+        "Ateliers citoyenneté et usages du numérique",
+        "Séjours de rupture pour jeunes en difficulté",
+    ],
+    "aide_aux_victimes": [
+        "Permanence d'aide aux victimes au commissariat",
+        "Accompagnement juridique des victimes",
+        "Accueil de jour des victimes",
+    ],
+    "violences_intrafamiliales": [
+        "Intervenant social en commissariat et gendarmerie",
+        "Hébergement d'urgence des victimes de violences conjugales",
+        "Groupes de parole pour auteurs de violences",
+    ],
+    "relation_population_forces_securite": [
+        "Rencontres jeunes et policiers",
+        "Tournoi sportif police-population",
+        "Délégué à la cohésion police-population",
+    ],
+    "prevention_radicalisation": [
+        "Accompagnement des familles (cellule de suivi)",
+        "Formation des acteurs aux valeurs de la République",
+        "Prise en charge psychologique de jeunes signalés",
+        "Ateliers esprit critique et théories du complot",
+    ],
+    "videoprotection": [
+        "Extension du système de vidéoprotection",
+        "Création d'un centre de supervision urbain",
+        "Caméras aux entrées de ville",
+    ],
+    "securisation_etablissements": [
+        "Sécurisation des accès d'un établissement scolaire",
+        "Clôtures et contrôle d'accès",
+        "Sécurisation d'un lieu de culte",
+    ],
+    "equipement_police_municipale": [
+        "Caméras-piétons pour la police municipale",
+        "Gilets pare-balles de la police municipale",
+        "Radios de la police municipale",
+    ],
     "autre": ["Diagnostic local de sécurité", "Coordination du CLSPD", "Action de prévention"],
-}  # fmt: skip
+}
 ASSOCIATIONS = [
-    "Association de prévention spécialisée {c}", "Centre social {c}",
-    "Maison des jeunes et de la culture de {c}", "Association Médiation et Citoyenneté {c}",
-    "Club de prévention de {c}", "Association Sport et Citoyenneté {c}",
-    "Régie de quartier de {c}", "Association Parents et Écoles {c}",
-    "Association d'aide aux victimes ({d})", "Centre d'information sur les droits des femmes ({d})",
-    "Association Théâtre-Forum {c}", "Point accueil écoute jeunes {c}",
-]  # fmt: skip
+    "Association de prévention spécialisée {c}",
+    "Centre social {c}",
+    "Maison des jeunes et de la culture de {c}",
+    "Association Médiation et Citoyenneté {c}",
+    "Club de prévention de {c}",
+    "Association Sport et Citoyenneté {c}",
+    "Régie de quartier de {c}",
+    "Association Parents et Écoles {c}",
+    "Association d'aide aux victimes ({d})",
+    "Centre d'information sur les droits des femmes ({d})",
+    "Association Théâtre-Forum {c}",
+    "Point accueil écoute jeunes {c}",
+]
 FRENCH_SEPARATORS = ("\u00a0", " ")  # Windows-1252 has no U+202F: it goes to shape 3
 MONTHS_CURRENT = (2, 6)  # decisions of the current year: February to June
 
@@ -484,11 +534,23 @@ def _french_number(value: float, thousands: str) -> str:
 
 def _row_clean(a: _Action, dep: str, year: int) -> list[str]:
     return [
-        dep, str(year), a.numero, a.porteur[0], a.porteur[2] or "", a.porteur[1], a.intitule,
-        a.programme, a.nature, f"{a.demande:.2f}" if a.demande is not None else "",
-        f"{a.amount:.2f}", a.decided.isoformat() if a.decided else "", a.commune or "",
-        "|".join(a.qpv), a.zsp or "", f"{a.part:.2f}" if a.part is not None else "",
-    ]  # fmt: skip
+        dep,
+        str(year),
+        a.numero,
+        a.porteur[0],
+        a.porteur[2] or "",
+        a.porteur[1],
+        a.intitule,
+        a.programme,
+        a.nature,
+        f"{a.demande:.2f}" if a.demande is not None else "",
+        f"{a.amount:.2f}",
+        a.decided.isoformat() if a.decided else "",
+        a.commune or "",
+        "|".join(a.qpv),
+        a.zsp or "",
+        f"{a.part:.2f}" if a.part is not None else "",
+    ]
 
 
 def _row_messy(a: _Action, dep: str, year: int, sep: str) -> list[str]:
@@ -500,13 +562,23 @@ def _row_messy(a: _Action, dep: str, year: int, sep: str) -> list[str]:
         return f"{_french_number(value, sep)} €"
 
     return [
-        dep.lstrip("0") if dep.isdigit() and len(dep) == 2 else dep, str(year), a.numero,
-        a.porteur[0], siret, TYPE_LABELS[a.porteur[1]], a.intitule,
-        PROGRAMME_LABELS[a.programme], NATURE_LABELS[a.nature],
-        money(a.demande) if a.demande is not None else "", money(a.amount),
-        a.decided.strftime("%d/%m/%Y") if a.decided else "", a.commune or "", ", ".join(a.qpv),
-        a.zsp or "", f"{round(a.part * 100)} %" if a.part is not None else "",
-    ]  # fmt: skip
+        dep.lstrip("0") if dep.isdigit() and len(dep) == 2 else dep,
+        str(year),
+        a.numero,
+        a.porteur[0],
+        siret,
+        TYPE_LABELS[a.porteur[1]],
+        a.intitule,
+        PROGRAMME_LABELS[a.programme],
+        NATURE_LABELS[a.nature],
+        money(a.demande) if a.demande is not None else "",
+        money(a.amount),
+        a.decided.strftime("%d/%m/%Y") if a.decided else "",
+        a.commune or "",
+        ", ".join(a.qpv),
+        a.zsp or "",
+        f"{round(a.part * 100)} %" if a.part is not None else "",
+    ]
 
 
 def _row_synonyms(a: _Action, dep: str, year: int, index: int) -> list[str]:
@@ -517,11 +589,23 @@ def _row_synonyms(a: _Action, dep: str, year: int, index: int) -> list[str]:
     if a.part is not None:
         part = f"{round(a.part * 100)} %" if index % 2 else f"{a.part:.2f}".replace(".", ",")
     return [
-        dep, str(year), a.numero, a.porteur[0], a.porteur[2] or "", TYPE_LABELS[a.porteur[1]],
-        a.intitule, a.programme, a.nature, money(a.demande) if a.demande is not None else "",
-        money(a.amount), a.decided.strftime("%d/%m/%Y") if a.decided else "",
-        f'="{a.commune}"' if a.commune else "", ";".join(a.qpv), a.zsp or "", part,
-    ]  # fmt: skip
+        dep,
+        str(year),
+        a.numero,
+        a.porteur[0],
+        a.porteur[2] or "",
+        TYPE_LABELS[a.porteur[1]],
+        a.intitule,
+        a.programme,
+        a.nature,
+        money(a.demande) if a.demande is not None else "",
+        money(a.amount),
+        a.decided.strftime("%d/%m/%Y") if a.decided else "",
+        f'="{a.commune}"' if a.commune else "",
+        ";".join(a.qpv),
+        a.zsp or "",
+        part,
+    ]
 
 
 def _csv_bytes(
@@ -530,7 +614,7 @@ def _csv_bytes(
     delimiter: str,
     encoding: str,
     terminator: str,
-    quoting: int = csv.QUOTE_MINIMAL,
+    quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL,  # csv.QUOTE_*
 ) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator=terminator, quoting=quoting)
@@ -619,9 +703,9 @@ def _xlsx_bytes(actions: list[_Action], territory: _Territory, year: int, human:
     """A one-sheet XLSX as a prefecture's spreadsheet holds it: merged title, blank row,
     header, numeric amounts, real date cells.
 
-    Written by hand (a few static parts and one sheet) rather than with openpyxl: it is ten
-    times faster for the ~125 workbooks of a sample, and byte-deterministic, since nothing
-    stamps the current time.
+    Written by hand (a few static parts and one sheet) rather than with openpyxl: it is much
+    faster for the workbooks of a sample, and byte-deterministic, since nothing stamps the
+    current time.
     """
     header = HUMAN if human else CANONICAL
     dep = territory.dep
@@ -636,12 +720,23 @@ def _xlsx_bytes(actions: list[_Action], territory: _Territory, year: int, human:
     sep = ", " if human else "|"
     for number, a in enumerate(actions, start=4):
         values: list[object] = [
-            int(dep) if human and dep.isdigit() and len(dep) == 2 else dep, year, a.numero,
-            a.porteur[0], a.porteur[2], TYPE_LABELS[a.porteur[1]] if human else a.porteur[1],
-            a.intitule, PROGRAMME_LABELS[a.programme] if human else a.programme,
-            NATURE_LABELS[a.nature] if human else a.nature, a.demande, a.amount, a.decided,
-            a.commune, sep.join(a.qpv), a.zsp, a.part,
-        ]  # fmt: skip
+            int(dep) if human and dep.isdigit() and len(dep) == 2 else dep,
+            year,
+            a.numero,
+            a.porteur[0],
+            a.porteur[2],
+            TYPE_LABELS[a.porteur[1]] if human else a.porteur[1],
+            a.intitule,
+            PROGRAMME_LABELS[a.programme] if human else a.programme,
+            NATURE_LABELS[a.nature] if human else a.nature,
+            a.demande,
+            a.amount,
+            a.decided,
+            a.commune,
+            sep.join(a.qpv),
+            a.zsp,
+            a.part,
+        ]
         cells = "".join(
             _xml_cell(f"{letters[i]}{number}", value, _COLUMN_STYLES.get(i, 0))
             for i, value in enumerate(values)
@@ -823,8 +918,12 @@ def _write_file(
     share = rng.uniform(0.45, 0.68) if below else rng.uniform(0.80, 0.90)
     _locate(actions, territory, geography, share, below, rng)
     shape = _shape(order.index(dep), year)
-    numbering = {1: "FIPD-{dep}-{year}-{n:04d}", 2: "{year}/{dep}/{n:04d}",
-                 3: "{dep}-{year}-{n:04d}", 4: "D{year}-{dep}-{n:04d}"}[shape]  # fmt: skip
+    numbering = {
+        1: "FIPD-{dep}-{year}-{n:04d}",
+        2: "{year}/{dep}/{n:04d}",
+        3: "{dep}-{year}-{n:04d}",
+        4: "D{year}-{dep}-{n:04d}",
+    }[shape]
     _finish(actions, dep, year, year == current_year, rng, numbering)
     if dirty:
         _add_invalid(actions, territory, rng)

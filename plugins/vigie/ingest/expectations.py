@@ -27,7 +27,7 @@ generate. Regenerate them with::
 
     uv run python -m vigie.ingest.expectations
 
-Cost: ``import great_expectations`` takes 7-9 s (scipy, altair), so it happens here, lazily,
+Cost: ``import great_expectations`` takes seconds (scipy, altair), so it happens here, lazily,
 only when a batch is validated: never at DAG parse time, never in ``vigie check``.
 """
 
@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from vigie.contracts import prefectures
 from vigie.contracts.validation import (
     FILE_INDEX,
     Check,
@@ -54,6 +57,7 @@ from vigie.contracts.validation import (
     UniqueWithinFile,
 )
 from vigie.reference.geography import _VALID_COMMUNE, _VALID_DEPARTEMENT, QPV_2015, QPV_2024
+from vigie.settings import SOURCE_TREE_ROOT
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +96,8 @@ def _expectation(type_: str, on: str, reasons: Sequence[str], **kwargs: Any) -> 
 
 
 def _column_expectations(column: Column) -> list[dict]:
-    name, found = column.name, []
+    name = column.name
+    found: list[tuple[str, list[str], dict[str, Any]]] = []
     if column.required:
         reasons = ["missing_required"]
         if column.type in _NULL_WHEN_UNREADABLE:
@@ -111,26 +116,46 @@ def _column_expectations(column: Column) -> list[dict]:
         found.append(("expect_column_values_to_be_between", [], bounds))
     elif column.type in _PATTERNS:
         regex, reason = _PATTERNS[column.type]
-        found.append(("expect_column_values_to_match_regex", [reason] if reason else [],
-                      {"regex": regex}))  # fmt: skip
+        found.append(
+            ("expect_column_values_to_match_regex", [reason] if reason else [], {"regex": regex})
+        )
     return [_expectation(type_, name, reasons, column=name, **kw) for type_, reasons, kw in found]
 
 
 def _check_expectation(check: Check) -> dict:
     reasons = [check.reason]
     if isinstance(check, UniqueWithinFile):
-        return _expectation("expect_compound_columns_to_be_unique", check.column, reasons,
-                            column_list=[FILE_INDEX, check.column],
-                            ignore_row_if="any_value_is_missing")  # fmt: skip
+        return _expectation(
+            "expect_compound_columns_to_be_unique",
+            check.column,
+            reasons,
+            column_list=[FILE_INDEX, check.column],
+            ignore_row_if="any_value_is_missing",
+        )
     if isinstance(check, NotAbove):
-        return _expectation("expect_column_pair_values_a_to_be_greater_than_b", check.column,
-                            reasons, column_A=check.other, column_B=check.column, or_equal=True,
-                            ignore_row_if="either_value_is_missing")  # fmt: skip
+        return _expectation(
+            "expect_column_pair_values_a_to_be_greater_than_b",
+            check.column,
+            reasons,
+            column_A=check.other,
+            column_B=check.column,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        )
     if isinstance(check, RequiredWhen):
-        condition = {"type": "comparison", "column": {"name": check.when}, "operator": "==",
-                     "parameter": check.equals}  # fmt: skip
-        return _expectation("expect_column_values_to_not_be_null", check.column, reasons,
-                            column=check.column, row_condition=condition)  # fmt: skip
+        condition = {
+            "type": "comparison",
+            "column": {"name": check.when},
+            "operator": "==",
+            "parameter": check.equals,
+        }
+        return _expectation(
+            "expect_column_values_to_not_be_null",
+            check.column,
+            reasons,
+            column=check.column,
+            row_condition=condition,
+        )
     raise TypeError(f"no expectation for {check!r}")  # pragma: no cover
 
 
@@ -169,8 +194,6 @@ def write_suites(kinds: Sequence[Kind], include_dir: Path) -> list[Path]:
 
 
 def _suite_kinds() -> tuple[Kind, ...]:
-    from vigie.contracts import prefectures
-
     return prefectures.KINDS
 
 
@@ -266,7 +289,7 @@ def _key(text: str) -> str:
 
 
 def import_gx() -> Any:
-    """``great_expectations``, imported quietly (its logger would print ~200 lines)."""
+    """``great_expectations``, imported quietly (its logger would fill the task log)."""
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations
 
@@ -369,8 +392,6 @@ class BatchValidator:
 
     def validate(self, batch: KindBatch, label: str, file_names: Sequence[str] = ()) -> SuiteRun:
         """Run the suite of ``batch.kind`` once on every row of the batch."""
-        import time
-
         from great_expectations.core.run_identifier import RunIdentifier
 
         started = time.perf_counter()
@@ -398,17 +419,20 @@ class BatchValidator:
         for outcome in run.disagreements:
             log.warning(
                 "GX %s(%s) and the row verdicts disagree on %s: %s unexpected, %d rejected "
-                "rows for %s%s", outcome.expectation, outcome.column, label, outcome.unexpected,
-                outcome.mirrored, ", ".join(outcome.reasons) or "(guard)",
+                "rows for %s%s",
+                outcome.expectation,
+                outcome.column,
+                label,
+                outcome.unexpected,
+                outcome.mirrored,
+                ", ".join(outcome.reasons) or "(guard)",
                 f" ({outcome.error})" if outcome.error else "",
-            )  # fmt: skip
+            )
         return run
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m vigie.ingest.expectations [--check]``: regenerate (or compare) the suites."""
-    from vigie.settings import SOURCE_TREE_ROOT
-
     include_dir = SOURCE_TREE_ROOT / "include"
     kinds = _suite_kinds()
     if argv and "--check" in argv:
@@ -421,8 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in stale:
             print(f"stale: {path} (run: uv run python -m vigie.ingest.expectations)")
         return 1 if stale else 0
-    for path in write_suites(kinds, include_dir):
-        print(f"wrote {path}")
+    for written in write_suites(kinds, include_dir):
+        print(f"wrote {written}")
     return 0
 
 

@@ -1,9 +1,10 @@
 """Celery settings for Vigie's workers: Airflow's own, plus dbt imported once per worker.
 
-Every Airflow task runs in a process forked from its Celery worker. A warehouse task (one dbt
-model, through Cosmos) spent about 6.5 s of its ~15 s importing dbt and Cosmos again, in every
-task process (measured by ``bench/bench_warehouse.py`` under a real scheduler). Importing them
-once in the worker, before it forks its pool, makes every task process inherit them.
+Every Airflow task runs in a process forked from its Celery worker. Without this, a warehouse
+task (one dbt model, through Cosmos) spends a large part of its time importing dbt and Cosmos
+again, in every task process (``bench/bench_warehouse.py`` measures it under a real scheduler).
+Importing them once in the worker, before it forks its pool, makes every task process inherit
+them.
 
 Used with
 ``AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=vigie.orchestration.celery_config.CELERY_CONFIG`` (the

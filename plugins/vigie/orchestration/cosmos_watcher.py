@@ -2,28 +2,28 @@
 
 WATCHER runs the whole project in one ``dbt build`` (the producer task) and gives every model,
 and every model's tests, a sensor task that turns green when dbt reports that node. As shipped
-(Cosmos 1.15.1) it was 15-25x slower than a plain ``dbt build`` on this project
-(``bench/bench_warehouse.py``), because:
+it was many times slower than a plain ``dbt build`` of this project (``make bench-warehouse``
+measures it; the README's Performance section has the figures), because:
 
-1. the producer pushes 4-6 XComs per dbt node (265 nodes: ~1,300 API calls), each one also
-   re-writing the whole XCom backup to an Airflow Variable (O(n^2) bytes), from inside dbt's
-   threads: the producer's ``dbt build`` took 70 s instead of 11 s;
-2. every sensor starts in a worker process to defer, and comes back to one to finish: ~180
-   process starts on two cores.
+1. the producer pushes several XComs per dbt node, each one also re-writing the whole XCom
+   backup to an Airflow Variable (quadratic in the number of nodes), from inside dbt's threads,
+   which slows the ``dbt build`` itself;
+2. every sensor starts in a worker process to defer, and comes back to one to finish: two
+   process starts per task, on a machine of a few cores.
 
 :func:`speed_up_watcher` keeps Cosmos's rendering (tasks, names, lineage, fallbacks) and changes
 the transport: the producer (:class:`LeanProducerWatcherOperator`) publishes all terminal
 statuses in one XCom, at most every :data:`PUBLISH_INTERVAL_S` and once at the end; sensors start
 and end in the triggerer (:mod:`vigie.orchestration.cosmos_watcher_trigger`). Cosmos picks the
-producer's class
-by name from the execution mode, with no hook to supply one: the producer's class is swapped for
-a subclass that only overrides how the dbt runner's events are handled.
+producer's class by name from the execution mode, with no hook to supply one: the producer's
+class is swapped for a subclass that only overrides how the dbt runner's events are handled.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from airflow.triggers.base import StartTriggerArgs
@@ -32,6 +32,7 @@ from cosmos.operators._watcher.base import BaseConsumerSensor
 from cosmos.operators._watcher.state import xcom_set_lock
 from cosmos.operators.local import DbtLocalBaseOperator
 from cosmos.operators.watcher import DbtProducerWatcherOperator
+
 from vigie.orchestration.cosmos_watcher_trigger import (
     FAILED_STATUSES,
     STATUS_XCOM_KEY,
@@ -43,8 +44,7 @@ log = logging.getLogger(__name__)
 PUBLISH_INTERVAL_S = 0.5
 # How often the triggerer reads the build's statuses (one state read and one XCom read per DAG
 # run, whatever the number of models), as often as the producer publishes them: the last model
-# tasks end at most this long after dbt does. At 1 s their tail after the producer was 1.0-1.5 s
-# of a 7 s national build on DuckDB; at 0.5 s, 0.3-0.75 s (make bench-warehouse, 2026-12-01).
+# tasks end at most this long after dbt does (make bench-warehouse measures that tail).
 POKE_INTERVAL_S = PUBLISH_INTERVAL_S
 MESSAGE_MAX_CHARS = 2000
 
@@ -161,6 +161,8 @@ class StatusPublisher:
 class LeanProducerWatcherOperator(DbtProducerWatcherOperator):
     """Cosmos's producer, publishing statuses through :class:`StatusPublisher` only."""
 
+    _dbt_runner_callbacks: list[Callable[..., Any]] | None  # Cosmos's, set by its __init__
+
     def run_dbt_runner(self, command: list[str], env: dict[str, str], cwd: str, **kwargs: Any):
         context = kwargs.get("context")
         if context is None or context.get("_check_source_freshness"):
@@ -184,8 +186,8 @@ def speed_up_watcher(dag: Any, poke_interval: float = POKE_INTERVAL_S) -> None:
     (Cosmos leaves them out of its ``dbt build`` when tests have no tasks).
 
     Every task also gets ``trigger_rule="always"``: it waits for its model from the start of the
-    run instead of after the tasks upstream (each hop costs a scheduler and a triggerer loop,
-    ~1-2 s, and the project is 7 models deep). The edges stay, so the graph still shows the
+    run instead of after the tasks upstream (each hop costs a scheduler and a triggerer loop, and
+    the project is several models deep). The edges stay, so the graph still shows the
     lineage; dbt itself orders the build and skips what depends on a failure, which the tasks
     then report as skipped.
     """

@@ -1,9 +1,9 @@
 """The trigger behind every per-model task of the warehouse DAG (Cosmos WATCHER mode).
 
 Why not Cosmos's own ``WatcherTrigger``: it polls three XComs per model every interval and
-hands every outcome back to a worker process, so each of the ~90 per-model tasks cost a worker
-start-up (fork, DAG re-parse, Cosmos imports) once to defer and once to finish; on two cores
-that made the Airflow run 15-25x a plain ``dbt build``. Here:
+hands every outcome back to a worker process, so each per-model task costs a worker start-up
+(fork, DAG re-parse, Cosmos imports) once to defer and once to finish; on a small machine that
+made the Airflow run many times a plain ``dbt build``. Here:
 
 - the producer publishes every node's terminal status in ONE XCom
   (:data:`STATUS_XCOM_KEY`, see :mod:`vigie.orchestration.cosmos_watcher`);
@@ -226,6 +226,7 @@ class DbtNodeStatusTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         ti = self.task_instance
+        assert ti is not None  # the triggerer sets it before running the trigger
         poller = _BuildPoller.join(ti.dag_id, ti.run_id, self.producer_task_id, self.poke_interval)
         try:
             async for snapshot in poller.updates():

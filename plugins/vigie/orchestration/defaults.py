@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
+
 from vigie.orchestration.notifier import EngineersNotifier
 from vigie.settings import WAREHOUSE_POOL, get_settings
 

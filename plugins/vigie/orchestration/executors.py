@@ -3,14 +3,15 @@
 ``AIRFLOW__CORE__EXECUTOR=vigie.orchestration.executors.PreloadingLocalExecutor`` (Vigie's default,
 see ``vigie.settings.airflow_env_defaults``). The LocalExecutor forks all its workers from the
 scheduler when it starts; importing dbt just before makes every task process, forked in turn
-from a worker, start with dbt and Cosmos loaded (:mod:`vigie.orchestration.preload`): the warehouse
-build's
-producer task reaches dbt 2.5-6.5 s sooner. The cost is paid once, when the scheduler starts.
+from a worker, start with dbt and Cosmos loaded (:mod:`vigie.orchestration.preload`): the
+warehouse build's producer task reaches dbt seconds sooner. The cost is paid once, when the
+scheduler starts.
 """
 
 from __future__ import annotations
 
 from airflow.executors.local_executor import LocalExecutor
+
 from vigie.orchestration.preload import preload_task_imports
 
 

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from airflow.sdk.bases.notifier import BaseNotifier
+
 from vigie.alerts.engineers import send_to_engineers
 
 log = logging.getLogger(__name__)

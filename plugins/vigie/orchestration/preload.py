@@ -1,11 +1,10 @@
 """dbt, Cosmos and matplotlib imported once in a long-lived Airflow process, before it forks.
 
 Every Airflow task runs in a process forked from a worker (a LocalExecutor worker, itself
-forked from the scheduler, or a Celery worker). A task running dbt spent 2.5 s (quiet machine)
-to 6.5 s (loaded) importing dbt, its adapters and Cosmos again, in every task process
-(``bench/bench_warehouse.py``). The e-mail task paid ~1 s importing matplotlib and loading its
-fonts before drawing its first chart, a tenth of the incremental weekly flow at x10. Imported once
-in the parent, they are inherited by every fork.
+forked from the scheduler, or a Celery worker). Without this, every task running dbt imports
+dbt, its adapters and Cosmos again, and the e-mail task imports matplotlib and loads its fonts
+before drawing its first chart: seconds per task, a visible share of a weekly incremental run
+(``make bench`` measures both). Imported once in the parent, they are inherited by every fork.
 """
 
 from __future__ import annotations
@@ -39,10 +38,11 @@ def _import_dbt() -> None:
 
 
 def _import_charts() -> None:
-    import vigie.alerts.render
-    import vigie.alerts.sending  # noqa: F401
     from matplotlib import font_manager
     from matplotlib.backends import backend_agg  # noqa: F401
+
+    import vigie.alerts.render
+    import vigie.alerts.sending  # noqa: F401
 
     font_manager.findfont("DejaVu Sans")  # the font list, read once
 

@@ -2,18 +2,22 @@
 
 Why a second XLSX reader beside :func:`read_xlsx`: association reports are
 thousands of two-sheet workbooks of a few rows, where opening the file is most of the cost.
-python-calamine (Rust) opens such a workbook about 25 times faster than openpyxl (0.11 ms
-against 3 ms per report, ``bench/bench_associations.py``). It is called directly rather than
-through ``pandas.read_excel(engine="calamine")``: for sheets of a few rows pandas' own per-call
-work (a DataFrame per sheet) brings it to ~1.5 ms, 13 times the direct call. openpyxl stays
-the fallback when calamine is not installed. Cells come out as
+python-calamine (Rust) opens such a workbook an order of magnitude faster than openpyxl
+(``bench/bench_associations.py`` measures both). It is called directly rather than through
+``pandas.read_excel(engine="calamine")``: for sheets of a few rows, pandas' own per-call work
+(a DataFrame per sheet) costs more than reading the sheet. openpyxl stays the fallback when
+calamine is not installed. Cells come out as
 :func:`~vigie.parsing.table.cell_to_text` renders them, so every reader agrees.
+
+Both readers are imported when a workbook is read, not with the module: calamine may be
+absent, and openpyxl costs a few hundred milliseconds to import.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+import zipfile
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 
 from vigie.parsing.table import FileRejected, RawTable, cell_to_text, trim
@@ -36,7 +40,7 @@ class Sheet:
     numbers: list[int]
 
 
-def _calamine_iter(data: bytes) -> Iterator[tuple[str, list[list[object]]]]:
+def _calamine_iter(data: bytes) -> Generator[tuple[str, Sequence[Sequence[object]]], None, None]:
     from python_calamine import CalamineWorkbook, SheetTypeEnum
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -49,7 +53,7 @@ def _calamine_iter(data: bytes) -> Iterator[tuple[str, list[list[object]]]]:
         book.close()
 
 
-def _openpyxl_iter(data: bytes) -> Iterator[tuple[str, Sequence[Sequence[object]]]]:
+def _openpyxl_iter(data: bytes) -> Generator[tuple[str, Sequence[Sequence[object]]], None, None]:
     import openpyxl
 
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -60,7 +64,7 @@ def _openpyxl_iter(data: bytes) -> Iterator[tuple[str, Sequence[Sequence[object]
         book.close()
 
 
-def iter_workbook(data: bytes) -> Iterator[tuple[str, Sequence[Sequence[object]]]]:
+def iter_workbook(data: bytes) -> Generator[tuple[str, Sequence[Sequence[object]]], None, None]:
     """Raw cell values a sheet at a time, from A1, in workbook order; worksheets only.
 
     For the prefecture reader, which stops at the first sheet holding its header: a
@@ -110,10 +114,9 @@ def refuse_uncached_formulas(data: bytes, sheet: Sheet) -> None:
 def read_xlsx(data: bytes, is_header: Callable[[list[str]], bool]) -> RawTable:
     """First sheet holding the expected header; title rows and merged cells above it skipped.
 
-    Read with python-calamine (:func:`iter_workbook`), openpyxl when it
-    is missing: on a 1,800-row export calamine reads the sheet ~10 times faster, and XLSX
-    exports were two thirds of the prefecture ingestion's time with openpyxl (profile in the
-    README's Performance). Formulas are read as cached values; a formula with no cached value
+    Read with python-calamine (:func:`iter_workbook`), openpyxl when it is missing: calamine
+    reads a prefecture export's sheet many times faster, and with openpyxl XLSX exports were
+    most of the prefecture ingestion's time (profile in the README's Performance). Formulas are read as cached values; a formula with no cached value
     reads as an empty cell in both, so it is caught by a probe of the sheet XML below and
     refused rather than read as empty.
     """
@@ -148,8 +151,6 @@ def refuse_uncached_sheet_formulas(
 
     if b"<f>" not in data and b"<f " not in data:
         # Formulas are stored compressed; a cheap probe of the raw sheet XML follows.
-        import zipfile
-
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if not any(
                 b"<f" in archive.read(name)

@@ -1,7 +1,7 @@
 """What a warehouse build has to run: only the part of the dbt project whose inputs changed.
 
-Why: a week usually brings a few files, yet a plain ``dbt build`` rebuilds and re-tests all
-30 models and ~240 tests, which costs more than loading the week (dbt's per-node overhead,
+Why: a week usually brings a few files, yet a plain ``dbt build`` rebuilds and re-tests every
+model, which costs more than loading the week (dbt's per-node overhead,
 not the data, dominates). Every model here is a pure function of its sources, the project's
 code and the settings dbt reads (no model reads the clock), so a node whose upstream sources
 are unchanged would produce the same relation and the same test results: it can be skipped.
@@ -32,6 +32,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import yaml
+
 from vigie.settings import Settings
 from vigie.warehouse.connection import Transaction, Warehouse
 
@@ -88,8 +89,7 @@ class BuildPlan:
         return []
 
     def as_dict(self) -> dict:
-        return {"mode": self.mode, "reason": self.reason,
-                "changed": [s.key for s in self.changed]}  # fmt: skip
+        return {"mode": self.mode, "reason": self.reason, "changed": [s.key for s in self.changed]}
 
 
 def source_tables(project_dir: Path) -> list[SourceTable]:
@@ -187,8 +187,17 @@ def record_build(settings: Settings, plan: BuildPlan, seconds: float) -> None:
     selected = " ".join(plan.dbt_args()[1:]) or None
     with Warehouse(settings).transaction() as tx:
         tx.execute(
-            f"INSERT INTO {STATE_TABLE} (built_at, mode, project_checksum, fingerprints, "
-            "selected, seconds) VALUES (?, ?, ?, ?, ?, ?)",
-            [datetime.now(UTC), plan.mode, plan.project_checksum,
-             json.dumps(plan.fingerprints, sort_keys=True), selected, seconds],
-        )  # fmt: skip
+            f"""
+            INSERT INTO {STATE_TABLE}
+                (built_at, mode, project_checksum, fingerprints, selected, seconds)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """,
+            [
+                datetime.now(UTC),
+                plan.mode,
+                plan.project_checksum,
+                json.dumps(plan.fingerprints, sort_keys=True),
+                selected,
+                seconds,
+            ],
+        )

@@ -2,6 +2,8 @@
 
 Loading code talks to this small interface (transactions, statements, DataFrame inserts) so
 the same loader runs on both engines; dbt talks to the same database through its profile.
+Each engine's driver (duckdb, psycopg2) is imported when a connection to that engine opens: a
+deployment uses only one of them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import make_url
+
 from vigie.settings import Settings
 
 
@@ -82,7 +85,7 @@ class Warehouse:
 
     @contextmanager
     def session(self) -> Iterator[Warehouse]:
-        """Keep one connection open for a batch of transactions (opening one costs ~10 ms)."""
+        """Keep one connection open for a batch of transactions (opening one is not free)."""
         if self._held is not None:
             yield self
             return

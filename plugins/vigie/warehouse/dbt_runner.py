@@ -1,4 +1,7 @@
-"""Running dbt in-process with the environment the profile reads."""
+"""Running dbt in-process with the environment the profile reads.
+
+dbt is imported when it runs, not with the module: importing it costs seconds.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +32,8 @@ def run_dbt(args: list[str], settings: Settings) -> None:
     from dbt.cli.main import dbtRunner
 
     project = str(settings.dbt_project_dir)
-    full = [*args, "--project-dir", project, "--profiles-dir", project, "--target",
-            settings.warehouse_kind]  # fmt: skip
+    options = ["--project-dir", project, "--profiles-dir", project]
+    full = [*args, *options, "--target", settings.warehouse_kind]
     with dbt_environment(settings):
         result = dbtRunner().invoke(full)
     if not result.success:
