@@ -2,12 +2,11 @@
 
     uv run python bench/bench_associations.py [--files 5000] [--baseline-files 300]
 
-Writes ``--files`` reports in the template's shape (two sheets, merged titles, 1-6 territory
-rows each, real communes) into a temporary landing zone, then times
-``vigie.ingest.association_loader.ingest_reports`` into a fresh DuckDB warehouse (the whole DAG task:
-reading, hashing, validation, rejects, audit, supersession, archive moves) and splits the time
-per file into open / parse / validate / load. Target (issue 5): 5,000 reports in under 2
-minutes.
+Writes ``--files`` reports in the template's shape (two sheets, merged titles, 1-6 territory rows
+each, real communes) into a temporary landing zone, then times
+``vigie.ingest.association_loader.ingest_reports`` into a fresh DuckDB warehouse (the whole DAG
+task: reading, hashing, validation, rejects, audit, supersession, archive moves) and splits the time
+per file into open / parse / validate / load. Target (issue 5): 5,000 reports in under 2 minutes.
 
 Baselines in the same run, on the first ``--baseline-files`` workbooks: opening them with
 openpyxl (the prefecture reader, and the loader's fallback), with python-calamine through

@@ -14,12 +14,12 @@ Per scale, the sample generators write a landing zone into a scratch directory:
   and period would only supersede each other), each with 10 / 100 times the actions;
 - ``tiny`` (tests): 3 départements, 2 years, one year of association reports.
 
-Then the weekly flow runs on an empty warehouse (full refresh), one step per process as
-Airflow runs one task per process, through the functions the DAG tasks call
-(``vigie.tasks``, ``vigie.ingest.police_loader``, ``vigie.ingest.association_loader``); one new week of files lands
-(3 prefecture resends, 5 association reports, one more API week) and the flow runs again
-(incremental: its dbt step builds only what the week changed, ``vigie.warehouse.build_selection``).
-The stage rows come from those steps, each beside a baseline measured in the same run:
+Then the weekly flow runs on an empty warehouse (full refresh), one step per process as Airflow runs
+one task per process, through the functions the DAG tasks call (``vigie.tasks``,
+``vigie.ingest.police_loader``, ``vigie.ingest.association_loader``); one new week of files lands (3
+prefecture resends, 5 association reports, one more API week) and the flow runs again (incremental:
+its dbt step builds only what the week changed, ``vigie.warehouse.build_selection``). The stage rows
+come from those steps, each beside a baseline measured in the same run:
 
 - prefecture ingestion vs DuckDB ``read_csv`` of the same (loaded) rows as clean CSVs;
 - police-population API fetch+load vs downloading the same pages without loading;

@@ -4,11 +4,11 @@ A source module declares its kinds as :class:`Kind` data; this module turns
 :class:`~vigie.parsing.text.RawTable` s into canonical typed rows plus a rejects table naming
 row, column, value and reason. Cross-column rules stay in the source module (``Kind.rules``).
 
-Why batches: a prefecture file holds a few dozen rows, and pandas costs about the same per
-operation on a few dozen rows as on tens of thousands. :func:`validate_batch` therefore parses every column and applies every
-rule once over the rows of all the files of a kind, each row tagged with its file
-(:data:`FILE_INDEX`); only what a file really needs (decoding, header, personal-data check,
-the > 20 % quarantine) is per file. :func:`read_and_validate` is the same path for one file.
+Why batches: a prefecture file holds a few dozen rows, and pandas costs about the same per operation
+on a few dozen rows as on tens of thousands. :func:`validate_batch` therefore parses every column
+and applies every rule once over the rows of all the files of a kind, each row tagged with its file
+(:data:`FILE_INDEX`); only what a file really needs (decoding, header, personal-data check, the > 20
+% quarantine) is per file. :func:`read_and_validate` is the same path for one file.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 MAX_INVALID_SHARE = 0.20
 
-# Header keys that reveal data about an identifiable person (contracts/README.md).
+# Header keys that reveal data about an identifiable person (docs/contracts/README.md).
 PERSONAL_DATA_KEYS = frozenset(
     header_key(name)
     for name in (

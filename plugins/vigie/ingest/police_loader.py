@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -28,6 +28,9 @@ from vigie.ingest import batches
 from vigie.ingest.police_api import ApiConfig, Page, PoliceApiClient, incremental_window
 from vigie.settings import Settings, get_settings
 from vigie.warehouse.connection import Transaction, Warehouse
+
+if TYPE_CHECKING:  # pyarrow is imported when a fetch is staged
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,7 @@ def _split_departements(frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame
     return good, rejects
 
 
-def _incoming_schema():  # -> pyarrow.Schema: the raw table's types for INCOMING_COLUMNS
+def _incoming_schema() -> pa.Schema:  # the raw table's types for INCOMING_COLUMNS
     import pyarrow as pa
 
     text, moment = pa.string(), pa.timestamp("us", tz="UTC")
@@ -265,8 +268,8 @@ def load_pages(
 
     ``pages`` may be the API client's page iterator: pages are parsed and staged
     :data:`PAGES_PER_BATCH` at a time as they arrive, so memory holds a batch, not the fetch
-    (a national history at the bench's largest scale would not fit in memory as Python rows). An error while
-    fetching rolls the transaction back: a failed fetch still loads nothing.
+    (a national history at the bench's largest scale would not fit in memory as Python rows).
+    An error while fetching rolls the transaction back: a failed fetch still loads nothing.
     """
     ensure_schema(warehouse)
     now = datetime.now(UTC)

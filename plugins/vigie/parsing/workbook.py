@@ -103,7 +103,7 @@ def to_text(sheets: list[tuple[str, list[list[object]]]]) -> list[Sheet]:
 
 
 def refuse_uncached_formulas(data: bytes, sheet: Sheet) -> None:
-    """A formula cell without a cached value is invalid (contracts/README.md): refuse it.
+    """A formula cell without a cached value is invalid (docs/contracts/README.md): refuse it.
 
     Calamine and openpyxl's ``data_only`` both read such a cell as empty; the raw sheet XML is
     probed (cheaply) and only a workbook holding formulas is re-read to find one.
@@ -114,11 +114,11 @@ def refuse_uncached_formulas(data: bytes, sheet: Sheet) -> None:
 def read_xlsx(data: bytes, is_header: Callable[[list[str]], bool]) -> RawTable:
     """First sheet holding the expected header; title rows and merged cells above it skipped.
 
-    Read with python-calamine (:func:`iter_workbook`), openpyxl when it is missing: calamine
-    reads a prefecture export's sheet many times faster, and with openpyxl XLSX exports were
-    most of the prefecture ingestion's time (profile in the README's Performance). Formulas are read as cached values; a formula with no cached value
-    reads as an empty cell in both, so it is caught by a probe of the sheet XML below and
-    refused rather than read as empty.
+    Read with python-calamine (:func:`iter_workbook`), openpyxl when it is missing: calamine reads a
+    prefecture export's sheet many times faster, and with openpyxl XLSX exports were most of the
+    prefecture ingestion's time (profile in the README's Performance). Formulas are read as cached
+    values; a formula with no cached value reads as an empty cell in both, so it is caught by a
+    probe of the sheet XML below and refused rather than read as empty.
     """
     sheets = iter_workbook(data)
     try:
