@@ -26,12 +26,16 @@ demo: install  ## sample landing zone + the whole flow once, with a summary
 	@$(RUN) vigie sample data/landing
 	@$(RUN) vigie run --serve-sample-api
 
-lint:  ## ruff (lint + format), the package's layers (.importlinter), mypy, sqlfluff on the dbt models
+lint:  ## ruff (lint + format), the package's layers (.importlinter), deptry, mypy, sqlfluff on the dbt models
 	@echo "[vigie] ruff"
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
 	@echo "[vigie] import-linter (.importlinter: layers, no circles, the demo fenced off)"
 	@$(RUN) lint-imports --no-cache
+	@echo "[vigie] mypy"
+	@$(RUN) mypy
+	@echo "[vigie] deptry (every import declared, every dependency used)"
+	@$(RUN) deptry .
 	@echo "[vigie] sqlfluff"
 	@$(RUN) sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar --nocolor
 

@@ -74,11 +74,18 @@ def backfill(cluster: LocalCluster, start: datetime, end: datetime, weeks: int) 
     # run, not counted below), the same for both executors.
     api.unpause(DAG_ID)
     began = time.monotonic()
-    api.call("POST", "/api/v2/backfills", {
-        "dag_id": DAG_ID, "from_date": start.isoformat(), "to_date": end.isoformat(),
-        "max_active_runs": SLOTS, "dag_run_conf": {"force_resend": True},
-        "reprocess_behavior": "completed",
-    })  # fmt: skip
+    api.call(
+        "POST",
+        "/api/v2/backfills",
+        {
+            "dag_id": DAG_ID,
+            "from_date": start.isoformat(),
+            "to_date": end.isoformat(),
+            "max_active_runs": SLOTS,
+            "dag_run_conf": {"force_resend": True},
+            "reprocess_behavior": "completed",
+        },
+    )
     deadline = time.monotonic() + 3600
     while time.monotonic() < deadline:
         runs = [r for r in api.runs(DAG_ID) if r["run_type"] == "backfill"]
@@ -91,30 +98,48 @@ def backfill(cluster: LocalCluster, start: datetime, end: datetime, weeks: int) 
     tis = [ti for r in runs for ti in api.task_instances(DAG_ID, r["dag_run_id"])]
     durations = [ti["duration"] or 0.0 for ti in tis]
     waits = [
-        (datetime.fromisoformat(ti["start_date"]) - datetime.fromisoformat(ti["queued_when"]))
-        .total_seconds() for ti in tis if ti["start_date"] and ti["queued_when"]
-    ]  # fmt: skip
+        (
+            datetime.fromisoformat(ti["start_date"]) - datetime.fromisoformat(ti["queued_when"])
+        ).total_seconds()
+        for ti in tis
+        if ti["start_date"] and ti["queued_when"]
+    ]
     failed = sum(r["state"] != "success" for r in runs)
     return {
-        "wall_s": wall, "runs": len(runs), "failed_runs": failed, "tasks": len(tis),
+        "wall_s": wall,
+        "runs": len(runs),
+        "failed_runs": failed,
+        "tasks": len(tis),
         "task_s_mean": statistics.fmean(durations),
         "queued_to_start_s_mean": statistics.fmean(waits) if waits else None,
         # What the executor adds to each task: wall time x slots, less the tasks' own time.
         "overhead_per_task_s": (wall * SLOTS - sum(durations)) / len(tis),
-    }  # fmt: skip
+    }
 
 
-def run_on(executor: str, server_url: str, env: dict[str, str], work: Path,
-           start: datetime, end: datetime, weeks: int) -> dict:  # fmt: skip
+def run_on(
+    executor: str,
+    server_url: str,
+    env: dict[str, str],
+    work: Path,
+    start: datetime,
+    end: datetime,
+    weeks: int,
+) -> dict:
     distributed = executor == "CeleryExecutor"
     with scratch_postgres(server_url) as metadata:
         cluster = LocalCluster(
-            home=work / executor, executor=executor, workers=2 if distributed else 0,
+            home=work / executor,
+            executor=executor,
+            workers=2 if distributed else 0,
             broker_url=BROKER,
             metadata_url=metadata.replace("postgresql://", "postgresql+psycopg2://"),
-            env={**env, "VIGIE_OUTBOX_DIR": str(work / f"outbox-{executor}"),
-                 "AIRFLOW__CORE__PARALLELISM": str(SLOTS)},
-        )  # fmt: skip
+            env={
+                **env,
+                "VIGIE_OUTBOX_DIR": str(work / f"outbox-{executor}"),
+                "AIRFLOW__CORE__PARALLELISM": str(SLOTS),
+            },
+        )
         if distributed:
             import redis
 
@@ -129,17 +154,25 @@ def measure(server_url: str, weeks: int = 52, year: int | None = None) -> list[d
     work = Path(tempfile.mkdtemp(prefix="vigie-bench-backfill-"))
     with scratch_postgres(server_url) as warehouse_url:
         env = prepare_warehouse(warehouse_url, work)
-        results = {ex: run_on(ex, server_url, env, work, start, end, weeks)
-                   for ex in ("LocalExecutor", "CeleryExecutor")}  # fmt: skip
+        results = {
+            ex: run_on(ex, server_url, env, work, start, end, weeks)
+            for ex in ("LocalExecutor", "CeleryExecutor")
+        }
     local, celery = results["LocalExecutor"], results["CeleryExecutor"]
     rows = []
     for variant, result in (("local_executor", local), ("celery_2_workers", celery)):
-        rows.append({
-            "stage": "weekly_backfill", "variant": variant, "engine": "postgres",
-            "scale": f"{weeks} weeks", "time_s": result["wall_s"],
-            "baseline_s": local["wall_s"], "ratio": result["wall_s"] / local["wall_s"],
-            **{k: v for k, v in result.items() if k != "wall_s"},
-        })  # fmt: skip
+        rows.append(
+            {
+                "stage": "weekly_backfill",
+                "variant": variant,
+                "engine": "postgres",
+                "scale": f"{weeks} weeks",
+                "time_s": result["wall_s"],
+                "baseline_s": local["wall_s"],
+                "ratio": result["wall_s"] / local["wall_s"],
+                **{k: v for k, v in result.items() if k != "wall_s"},
+            }
+        )
     return rows
 
 
@@ -151,14 +184,18 @@ def main() -> int:
     parser.add_argument("--year", type=int, default=None)
     args = parser.parse_args()
     rows = measure(args.postgres, args.weeks, args.year)
-    print(f"{'variant':<18} {'wall s':>8} {'ratio':>6} {'runs':>5} {'tasks':>6} "
-          f"{'task s':>7} {'queue s':>8} {'overhead/task s':>16}")  # fmt: skip
+    print(
+        f"{'variant':<18} {'wall s':>8} {'ratio':>6} {'runs':>5} {'tasks':>6} "
+        f"{'task s':>7} {'queue s':>8} {'overhead/task s':>16}"
+    )
     for r in rows:
         queue = r["queued_to_start_s_mean"]
-        print(f"{r['variant']:<18} {r['time_s']:>8.1f} {r['ratio']:>6.2f} {r['runs']:>5} "
-              f"{r['tasks']:>6} {r['task_s_mean']:>7.2f} "
-              f"{queue if queue is None else round(queue, 2)!s:>8} "
-              f"{r['overhead_per_task_s']:>16.2f}")  # fmt: skip
+        print(
+            f"{r['variant']:<18} {r['time_s']:>8.1f} {r['ratio']:>6.2f} {r['runs']:>5} "
+            f"{r['tasks']:>6} {r['task_s_mean']:>7.2f} "
+            f"{queue if queue is None else round(queue, 2)!s:>8} "
+            f"{r['overhead_per_task_s']:>16.2f}"
+        )
     celery = rows[1]
     verdict = "OK" if celery["ratio"] <= 1.5 else "MISSED"
     print(f"distributed / local = {celery['ratio']:.2f} (target <= 1.5): {verdict}")

@@ -49,10 +49,12 @@ def bench(warehouse_url: str | None) -> int:
     start = date(last.year - 10, last.month, 1) + timedelta(days=32)
     frame = sample_police.generate_indicators(7, today, start=start.replace(day=1))
     scratch = Path(tempfile.mkdtemp(prefix="vigie-bench-police-"))
-    settings = load_settings({
-        "VIGIE_LANDING_URL": str(scratch / "landing"),
-        "VIGIE_WAREHOUSE_URL": warehouse_url or f"duckdb:///{scratch / 'warehouse.duckdb'}",
-    })  # fmt: skip
+    settings = load_settings(
+        {
+            "VIGIE_LANDING_URL": str(scratch / "landing"),
+            "VIGIE_WAREHOUSE_URL": warehouse_url or f"duckdb:///{scratch / 'warehouse.duckdb'}",
+        }
+    )
     warehouse = Warehouse(settings)
     ctx = police_loader._context(settings)
     police_loader.ensure_schema(warehouse)
@@ -89,9 +91,11 @@ def bench(warehouse_url: str | None) -> int:
         f"{full_s / download:.1f}x baseline; target < 15 s: "
         f"{'ok' if full_s < 15 else 'MISSED'}"
     )
-    print(f"{'weekly incremental fetch + load':<34}{weekly_s:>9.2f}{weekly['rows_received']:>10,}"
-          f"  {weekly_s / full_s:.1%} of full (depuis {weekly['depuis']}); target < 10 %: "
-          f"{'ok' if weekly_s < 0.1 * full_s else 'MISSED'}")  # fmt: skip
+    print(
+        f"{'weekly incremental fetch + load':<34}{weekly_s:>9.2f}{weekly['rows_received']:>10,}"
+        f"  {weekly_s / full_s:.1%} of full (depuis {weekly['depuis']}); target < 10 %: "
+        f"{'ok' if weekly_s < 0.1 * full_s else 'MISSED'}"
+    )
     return 0
 
 

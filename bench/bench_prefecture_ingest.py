@@ -123,13 +123,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ingest, GX per batch {ingest_gx:.3f} s ({len(suite_runs.lines)} suite run(s))")
     for line in suite_runs.lines:
         print(f"    {line}")
-    print(f"GX overhead          {ingest_gx - ingest_plain:+.3f} s "
-          f"(+ import great_expectations {gx_import:.1f} s once per task process)")  # fmt: skip
-    print(f"ratio                {ingest_gx / baseline:.1f}x (ingest with GX / baseline); "
-          f"{ingest_plain / baseline:.1f}x without GX; "
-          f"{(ingest_gx + gx_import) / baseline:.1f}x counting the GX import")  # fmt: skip
-    print(f"throughput           {rows_read / ingest_gx:,.0f} rows/s ingest with GX, "
-          f"{len(baseline_rows) / baseline:,.0f} rows/s baseline")  # fmt: skip
+    print(
+        f"GX overhead          {ingest_gx - ingest_plain:+.3f} s "
+        f"(+ import great_expectations {gx_import:.1f} s once per task process)"
+    )
+    print(
+        f"ratio                {ingest_gx / baseline:.1f}x (ingest with GX / baseline); "
+        f"{ingest_plain / baseline:.1f}x without GX; "
+        f"{(ingest_gx + gx_import) / baseline:.1f}x counting the GX import"
+    )
+    print(
+        f"throughput           {rows_read / ingest_gx:,.0f} rows/s ingest with GX, "
+        f"{len(baseline_rows) / baseline:,.0f} rows/s baseline"
+    )
     print(f"peak RSS             {peak_plain_mb:.0f} MB without GX, {peak_mb:.0f} MB with GX")
     return 0
 

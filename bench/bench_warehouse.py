@@ -104,9 +104,12 @@ def baseline_dbt_build(settings: Any, target_path: Path) -> float:
     """
     result = subprocess.run(
         [sys.executable, "-c", _BASELINE, json.dumps(_settings_env(settings)), str(target_path)],
-        cwd=ROOT, env={**_clean_env(), **_settings_env(settings)},
-        capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**_clean_env(), **_settings_env(settings)},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
     if result.returncode != 0:
         tail = result.stdout[-3000:] + result.stderr[-3000:]
         raise RuntimeError(f"baseline dbt build failed:\n{tail}")
@@ -155,9 +158,13 @@ class _Airflow:
         (self.home / "airflow").mkdir(parents=True, exist_ok=True)
         self._log = open(self.home / "standalone.log", "w")  # closed in __exit__
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "standalone"], cwd=self.home, env=self.env,
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [sys.executable, "-m", "airflow", "standalone"],
+            cwd=self.home,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             self._wait_ready()
         except BaseException:
@@ -190,11 +197,12 @@ class _Airflow:
 
     def api(self, method: str, path: str, body: dict | None = None) -> dict:
         request = urllib.request.Request(
-            self.base + path, method=method,
+            self.base + path,
+            method=method,
             data=json.dumps(body).encode() if body is not None else None,
             headers={"Content-Type": "application/json"}
             | ({"Authorization": f"Bearer {self.token}"} if self.token else {}),
-        )  # fmt: skip
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 
@@ -320,13 +328,15 @@ def airflow_refresh(settings: Any, home: Path, mode: str, runs: int = 1) -> dict
                 "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances?limit=500"
             )["task_instances"]
             start, end = _ts(run.get("start_date")), _ts(run.get("end_date"))
-            results.append({
-                "state": run["state"],
-                "run_s": round(end - start, 2) if start and end else None,
-                "wall_s": round(wall, 2),
-                "peak_mem_mb": round(max(peak)),
-                "profile": _profile(tis),
-            })  # fmt: skip
+            results.append(
+                {
+                    "state": run["state"],
+                    "run_s": round(end - start, 2) if start and end else None,
+                    "wall_s": round(wall, 2),
+                    "peak_mem_mb": round(max(peak)),
+                    "profile": _profile(tis),
+                }
+            )
     # Best of the warm runs, as the baseline is the best of its runs: on a shared two-core
     # machine either side only ever loses time to its neighbours. Every run is reported.
     warm = [r for r in results[1:] if r["state"] == "success" and r["run_s"]] or results[-1:]
@@ -342,17 +352,27 @@ def marts_rows(settings: Any) -> int | None:
 
     try:
         with Warehouse(settings).transaction() as tx:
-            tables = [r[0] for r in tx.fetchall(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
-                "AND table_type = 'BASE TABLE' ORDER BY table_name"
-            )]  # fmt: skip
+            found = tx.fetchall(
+                """
+                SELECT table_name
+                FROM information_schema.tables
+                WHERE table_schema = 'marts' AND table_type = 'BASE TABLE'
+                ORDER BY table_name
+                """
+            )
+            tables = [r[0] for r in found]
             return sum(tx.fetchall(f'SELECT count(*) FROM marts."{t}"')[0][0] for t in tables)
     except Exception:  # an optional figure
         return None
 
 
-def measure(settings: Settings, work_dir: Path, scale: str, variants: tuple[str, ...] | None = None,
-            runs: int | None = None) -> list[dict]:  # fmt: skip
+def measure(
+    settings: Settings,
+    work_dir: Path,
+    scale: str,
+    variants: tuple[str, ...] | None = None,
+    runs: int | None = None,
+) -> list[dict]:
     """Baseline ``dbt build`` and the Airflow refresh per execution mode, one row per mode.
 
     ``settings`` points at a warehouse whose raw tables are loaded. ``variants`` defaults to
@@ -376,16 +396,29 @@ def measure(settings: Settings, work_dir: Path, scale: str, variants: tuple[str,
         try:
             result = airflow_refresh(settings, work_dir / f"{engine}_{variant}", mode, runs)
         except Exception as exc:  # one mode failing must not hide the others
-            result = {"state": f"error: {exc}", "run_s": None, "wall_s": None,
-                      "peak_mem_mb": None, "profile": {}}  # fmt: skip
-        rows.append({
-            "stage": "warehouse_refresh", "variant": variant, "engine": engine, "scale": scale,
-            "time_s": result["run_s"] if result["state"] == "success" else None,
-            "wall_s": result["wall_s"], "state": result["state"],
-            "first_run_s": result.get("first_run_s"), "runs_s": result.get("runs_s"),
-            "rows": marts_rows(settings), "peak_mem_mb": result["peak_mem_mb"],
-            "profile": result["profile"],
-        })  # fmt: skip
+            result = {
+                "state": f"error: {exc}",
+                "run_s": None,
+                "wall_s": None,
+                "peak_mem_mb": None,
+                "profile": {},
+            }
+        rows.append(
+            {
+                "stage": "warehouse_refresh",
+                "variant": variant,
+                "engine": engine,
+                "scale": scale,
+                "time_s": result["run_s"] if result["state"] == "success" else None,
+                "wall_s": result["wall_s"],
+                "state": result["state"],
+                "first_run_s": result.get("first_run_s"),
+                "runs_s": result.get("runs_s"),
+                "rows": marts_rows(settings),
+                "peak_mem_mb": result["peak_mem_mb"],
+                "profile": result["profile"],
+            }
+        )
     baselines.append(baseline_dbt_build(settings, target))
     baseline = min(baselines)
     for row in rows:
@@ -413,22 +446,29 @@ def load_sample(settings: Any, landing: Path, seed: int = 20170410) -> None:
 
 
 def _print(rows: list[dict]) -> None:
-    print(f"{'engine':<9}{'variant':<24}{'state':<9}{'run s':>8}{'wall s':>8}{'dbt s':>8}"
-          f"{'ratio':>7}{'tasks':>7}{'sum task s':>11}{'covered s':>10}{'peak MB':>9}")  # fmt: skip
+    print(
+        f"{'engine':<9}{'variant':<24}{'state':<9}{'run s':>8}{'wall s':>8}{'dbt s':>8}"
+        f"{'ratio':>7}{'tasks':>7}{'sum task s':>11}{'covered s':>10}{'peak MB':>9}"
+    )
     for r in rows:
         p = r["profile"] or {}
-        print(f"{r['engine']:<9}{r['variant']:<24}{str(r['state'])[:8]:<9}"
-              f"{r['time_s'] or float('nan'):>8.1f}{r['wall_s'] or float('nan'):>8.1f}"
-              f"{r['baseline_s']:>8.1f}{r['ratio'] or float('nan'):>7.2f}{p.get('tasks', 0):>7}"
-              f"{p.get('sum_task_s') or float('nan'):>11.1f}"
-              f"{p.get('covered_s') or float('nan'):>10.1f}{r['peak_mem_mb'] or 0:>9}")  # fmt: skip
+        print(
+            f"{r['engine']:<9}{r['variant']:<24}{str(r['state'])[:8]:<9}"
+            f"{r['time_s'] or float('nan'):>8.1f}{r['wall_s'] or float('nan'):>8.1f}"
+            f"{r['baseline_s']:>8.1f}{r['ratio'] or float('nan'):>7.2f}{p.get('tasks', 0):>7}"
+            f"{p.get('sum_task_s') or float('nan'):>11.1f}"
+            f"{p.get('covered_s') or float('nan'):>10.1f}{r['peak_mem_mb'] or 0:>9}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", help="a PostgreSQL server URL: measure there too")
-    parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
-                        help=f"comma-separated, among {', '.join(VARIANTS)}")  # fmt: skip
+    parser.add_argument(
+        "--variants",
+        default=",".join(DEFAULT_VARIANTS),
+        help=f"comma-separated, among {', '.join(VARIANTS)}",
+    )
     parser.add_argument("--skip-duckdb", action="store_true", help="PostgreSQL only")
     parser.add_argument("--runs", type=int, default=3, help="triggered runs per Airflow")
     parser.add_argument("--work-dir", help="keep the Airflow homes and logs here")
@@ -448,8 +488,11 @@ def main(argv: list[str] | None = None) -> int:
         engines += [("postgres", args.postgres)] if args.postgres else []
         for engine, server in engines:
             base = root / engine
-            env = {"VIGIE_LANDING_URL": str(base / "landing"), "VIGIE_GX_VALIDATE": "false",
-                   "VIGIE_OUTBOX_DIR": str(base / "outbox")}  # fmt: skip
+            env = {
+                "VIGIE_LANDING_URL": str(base / "landing"),
+                "VIGIE_GX_VALIDATE": "false",
+                "VIGIE_OUTBOX_DIR": str(base / "outbox"),
+            }
             if server is None:
                 env["VIGIE_WAREHOUSE_URL"] = f"duckdb:///{base / 'warehouse.duckdb'}"
                 settings = load_settings(env)

@@ -17,9 +17,12 @@ def scratch_postgres(server_url: str) -> Iterator[str]:
     url = make_url(server_url)
     name = f"vigie_bench_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(
-        host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username or "postgres",
-        password=url.password, dbname=url.database or "postgres",
-    )  # fmt: skip
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        dbname=url.database or "postgres",
+    )
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE {name}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from airflow.sdk import Asset  # noqa: F401  (airflow is imported before cosmos: see stack facts)
+from airflow.sdk import Asset  # noqa: F401  (airflow before cosmos: docs/architecture.md)
 from cosmos import DbtDag, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import LoadMode
 from vigie.orchestration.assets import RAW_ASSOCIATIONS, RAW_POLICE_POPULATION, RAW_PREFECTURES

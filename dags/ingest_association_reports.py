@@ -3,7 +3,7 @@
 
 Collects the activity reports of the associative networks (FNEPE, ANPAEJ, CNLAPS) dropped in
 `<VIGIE_LANDING_URL>/associations/`, in any of the three shapes of
-`contracts/associations.md`: the XLSX template (`Identification` and `Activité` sheets), a
+`docs/contracts/associations.md`: the XLSX template (`Identification` and `Activité` sheets), a
 CSV with the identification repeated as columns, or the online form's JSON. Reports load in
 batches (one transaction per batch, one per file if the batch fails) into
 `raw.association_reports` with their lineage; a newer report for the same SIRET and période

@@ -1,7 +1,7 @@
 """
 ### Police-population indicators → raw table
 
-Fetches the monthly police-population indicators (`contracts/police_population.md`) from the
+Fetches the monthly police-population indicators (`docs/contracts/police_population.md`) from the
 statistical service's API through the `vigie_police_api` connection (host = base URL,
 password = bearer token): only the months not yet complete plus the last three (revisions),
 every page, retrying `429`/`5xx` with backoff, in one transaction per fetch. Without that

@@ -2,7 +2,7 @@
 ### Prefecture exports → raw tables
 
 Collects the FIPD programme and contrats de ville files prefectures drop in
-`<VIGIE_LANDING_URL>/prefectures/`, validates each against `contracts/prefectures.md`, and
+`<VIGIE_LANDING_URL>/prefectures/`, validates each against `docs/contracts/prefectures.md`, and
 loads it in one transaction with its lineage (file SHA-256, name, row). Refused rows go to
 `audit.load_rejects`; refused files to `quarantine/` with a `.reason.json`; processed files
 to `archive/`. Every file's fate is in `audit.file_loads`.

@@ -2,7 +2,7 @@
 ### Weekly pilot alerts
 
 Every Monday at 07:00 (Europe/Paris; `VIGIE_ALERTS_CRON` and `VIGIE_ALERTS_TIMEZONE` change it)
-evaluates the checks of `contracts/alerts.md` into
+evaluates the checks of `docs/alerts.md` into
 `marts.weekly_alerts` (one row per week, check and territory, with figures and lineage), then
 reads the FIPD priority share mart for the current year to date and the last closed year and
 sends one e-mail per pilot: a national digest

@@ -67,5 +67,13 @@ def with_formula_without_value(data: bytes, cell: str = "C3") -> bytes:
     return out.getvalue()
 
 
-__all__ = ["drop", "ident", "report_csv", "report_json", "report_xlsx", "row", "siret",
-           "with_formula_without_value"]  # fmt: skip
+__all__ = [
+    "drop",
+    "ident",
+    "report_csv",
+    "report_json",
+    "report_xlsx",
+    "row",
+    "siret",
+    "with_formula_without_value",
+]

@@ -9,41 +9,35 @@ from pathlib import Path
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 
-CANONICAL = [
-    "code_departement", "annee", "numero_dossier", "porteur", "intitule_action", "programme",
-    "nature", "montant_demande", "montant_attribue", "date_attribution", "code_commune",
-    "codes_qpv", "zsp", "part_qpv",
-]  # fmt: skip
-FRENCH = {
-    "code_departement": "Département", "annee": "Année", "numero_dossier": "N° dossier",
-    "porteur": "Porteur du projet", "intitule_action": "Intitulé de l'action",
-    "programme": "Programme", "nature": "Nature", "montant_demande": "Montant demandé",
-    "montant_attribue": "Montant attribué", "date_attribution": "Date de décision",
-    "code_commune": "Commune", "codes_qpv": "QPV", "zsp": "ZSP",
-    "part_qpv": "Part bénéficiaires QPV",
-}  # fmt: skip
-SYNONYMS = {
-    "code_departement": "dep", "annee": "exercice", "numero_dossier": "num_dossier",
-    "porteur": "beneficiaire", "intitule_action": "libelle", "programme": "axe",
-    "nature": "type_action", "montant_demande": "montant_sollicite",
-    "montant_attribue": "MONTANT", "date_attribution": "date_decision",
-    "code_commune": "code_commune", "codes_qpv": "quartiers", "zsp": "code_zsp",
-    "part_qpv": "part_beneficiaires_qpv",
-}  # fmt: skip
-ACCENTED = {
-    "code_departement": "Code Dép.", "annee": "Année budgétaire", "numero_dossier": "Numéro",
-    "porteur": "Bénéficiaire", "intitule_action": "Libellé", "programme": "Programme FIPD",
-    "nature": "Type d'action", "montant_demande": "Montant sollicité",
-    "montant_attribue": "MONTANT ACCORDÉ", "date_attribution": "Date de la décision",
-    "code_commune": "Code INSEE", "codes_qpv": "Quartiers prioritaires",
-    "zsp": "Zone de sécurité prioritaire", "part_qpv": "Part des bénéficiaires QPV",
-}  # fmt: skip
+# Each column: canonical name, French header, synonym header, sloppy accented header.
+_HEADERS = [
+    ("code_departement", "Département", "dep", "Code Dép."),
+    ("annee", "Année", "exercice", "Année budgétaire"),
+    ("numero_dossier", "N° dossier", "num_dossier", "Numéro"),
+    ("porteur", "Porteur du projet", "beneficiaire", "Bénéficiaire"),
+    ("intitule_action", "Intitulé de l'action", "libelle", "Libellé"),
+    ("programme", "Programme", "axe", "Programme FIPD"),
+    ("nature", "Nature", "type_action", "Type d'action"),
+    ("montant_demande", "Montant demandé", "montant_sollicite", "Montant sollicité"),
+    ("montant_attribue", "Montant attribué", "MONTANT", "MONTANT ACCORDÉ"),
+    ("date_attribution", "Date de décision", "date_decision", "Date de la décision"),
+    ("code_commune", "Commune", "code_commune", "Code INSEE"),
+    ("codes_qpv", "QPV", "quartiers", "Quartiers prioritaires"),
+    ("zsp", "ZSP", "code_zsp", "Zone de sécurité prioritaire"),
+    ("part_qpv", "Part bénéficiaires QPV", "part_beneficiaires_qpv", "Part des bénéficiaires QPV"),
+]
+CANONICAL = [canonical for canonical, _, _, _ in _HEADERS]
+FRENCH = {canonical: french for canonical, french, _, _ in _HEADERS}
+SYNONYMS = {canonical: synonym for canonical, _, synonym, _ in _HEADERS}
+ACCENTED = {canonical: accented for canonical, _, _, accented in _HEADERS}
 PROGRAMME_LABELS = {"D": "Prévention de la délinquance", "R": "Radicalisation", "S": "Sécurisation"}
 NATURE_LABELS = {
-    "prevention_jeunes": "Prévention jeunes", "videoprotection": "Vidéo-protection",
+    "prevention_jeunes": "Prévention jeunes",
+    "videoprotection": "Vidéo-protection",
     "prevention_radicalisation": "Prévention de la radicalisation",
-    "aide_aux_victimes": "Aide aux victimes", None: "",
-}  # fmt: skip
+    "aide_aux_victimes": "Aide aux victimes",
+    None: "",
+}
 
 
 def french_money(value: float, sep: str = NBSP) -> str:
@@ -79,8 +73,9 @@ def _plain_row(row: dict) -> dict:
     }
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[str]], delimiter: str,
-               encoding: str) -> Path:  # fmt: skip
+def _write_csv(
+    path: Path, header: list[str], rows: list[list[str]], delimiter: str, encoding: str
+) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
@@ -157,14 +152,15 @@ def write_variant(path: Path, rows: list[dict], variant: str) -> Path:
             plain = _plain_row(r)
             day: date | None = r["date_attribution"]
             values = {
-                **plain, "annee": int(r["annee"]),
+                **plain,
+                "annee": int(r["annee"]),
                 "code_departement": _number_or_text(r["code_departement"]),
                 "code_commune": _number_or_text(r["code_commune"]),
                 "montant_attribue": float(r["montant_attribue"]),
                 "montant_demande": r["montant_demande"] or None,
                 "date_attribution": (day - date(1899, 12, 30)).days if day else None,
                 "part_qpv": r["part_qpv"],
-            }  # fmt: skip
+            }
             sheet.append([values[c] for c in CANONICAL])
         path.parent.mkdir(parents=True, exist_ok=True)
         book.save(path)
@@ -178,6 +174,11 @@ def _number_or_text(code: str) -> int | str | None:
 
 
 VARIANTS = (
-    "clean", "french_cp1252", "synonyms_bom_comma", "tab_latin1", "xlsx_title",
-    "accents_sloppy_codes", "xlsx_serials",
-)  # fmt: skip
+    "clean",
+    "french_cp1252",
+    "synonyms_bom_comma",
+    "tab_latin1",
+    "xlsx_title",
+    "accents_sloppy_codes",
+    "xlsx_serials",
+)

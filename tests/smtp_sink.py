@@ -58,7 +58,7 @@ def smtp_server(port: int | None = None) -> Iterator[tuple[Mailbox, int]]:
 
 
 def smtp_conn_uri(port: int, sender: str = "vigie-noreply@pilotes.example") -> str:
-    """An ``AIRFLOW_CONN_SMTP_DEFAULT`` for a plain local server (see stack-facts: no TLS)."""
+    """An ``AIRFLOW_CONN_SMTP_DEFAULT`` for a plain local server (docs/architecture.md: no TLS)."""
     return (
         f"smtp://127.0.0.1:{port}?disable_ssl=true&disable_tls=true"
         f"&from_email={sender}&timeout=10&retry_limit=0"

@@ -92,22 +92,38 @@ def rendered(tmp_path_factory) -> dict[str, tuple[str, Path]]:
     browser = _chromium()
     path = tmp_path_factory.mktemp("config") / "pilots.csv"
     path.write_text(PILOTS_CSV, encoding="utf-8")
-    pilots = [p for p in read_pilots(path) if p.email in ("copil@pilotes.example",
-                                                          "spv-93@pilotes.example")]  # fmt: skip
+    pilots = [
+        p
+        for p in read_pilots(path)
+        if p.email in ("copil@pilotes.example", "spv-93@pilotes.example")
+    ]
     messages = {str(m["To"]): m for m in build(pilots)}
     jobs = {}
-    pages = (("national", "copil@pilotes.example", 3200),
-             ("departement-93", "spv-93@pilotes.example", 2200))  # fmt: skip
+    pages = (
+        ("national", "copil@pilotes.example", 3200),
+        ("departement-93", "spv-93@pilotes.example", 2200),
+    )
     for name, recipient, height in pages:
         page = _write_page(messages[recipient], name)
         shot = ARTIFACTS / f"{name}.png"
         shot.unlink(missing_ok=True)
-        command = [browser, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
-                   "--no-first-run", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-                   f"--window-size={WIDTH},{height}", f"--screenshot={shot}", "--dump-dom",
-                   page.as_uri()]  # fmt: skip
-        jobs[name] = (subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                       text=True), shot)  # fmt: skip
+        command = [
+            browser,
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--hide-scrollbars",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+            f"--window-size={WIDTH},{height}",
+            f"--screenshot={shot}",
+            "--dump-dom",
+            page.as_uri(),
+        ]
+        jobs[name] = (
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True),
+            shot,
+        )
     out = {}
     for name, (process, shot) in jobs.items():
         dom, errors = process.communicate(timeout=90)
@@ -141,9 +157,17 @@ def test_the_national_digest_renders_with_its_key_figures(rendered):
 
 def test_a_departement_email_renders_with_only_its_figures(rendered):
     text, shot = rendered["departement-93"]
-    for figure in ("Seine-Saint-Denis (93)", "68,4 %", "70,4 %", "81 480 €", "1 234 567 €",
-                   "D-93-2", "Association Horizon 93", "90 000 €",
-                   "signalements à la plateforme IGPN/IGGN 100 → 80"):  # fmt: skip
+    for figure in (
+        "Seine-Saint-Denis (93)",
+        "68,4 %",
+        "70,4 %",
+        "81 480 €",
+        "1 234 567 €",
+        "D-93-2",
+        "Association Horizon 93",
+        "90 000 €",
+        "signalements à la plateforme IGPN/IGGN 100 → 80",
+    ):
         assert figure in text, figure
     for other in ("Bouches-du-Rhône", "Rhône (69)", "Lozère", "72,5 %", "Marseille Nord"):
         assert other not in text, other

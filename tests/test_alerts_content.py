@@ -34,116 +34,249 @@ NNBSP, NBSP = "\u202f", "\u00a0"
 EVIL = '=HYPERLINK("http://evil.example","<b>clic</b>")'
 
 
-def alert(check, code, period, status, message, figures=None, lineage=None, *, dep=None,
-          kind="departement", week=WEEK) -> dict:  # fmt: skip
+def alert(
+    check,
+    code,
+    period,
+    status,
+    message,
+    figures=None,
+    lineage=None,
+    *,
+    dep=None,
+    kind="departement",
+    week=WEEK,
+) -> dict:
     """A row as ``tasks.weekly_emails`` reads it (figures and lineage as JSON text)."""
-    return {"week_start": week, "check_name": check, "territory_kind": kind,
-            "territory_code": code, "period": period,
-            "code_departement": code.split("-")[0] if dep is None else dep,
-            "status": status, "message": message, "figures": json.dumps(figures or {}),
-            "lineage": json.dumps(lineage or [])}  # fmt: skip
+    return {
+        "week_start": week,
+        "check_name": check,
+        "territory_kind": kind,
+        "territory_code": code,
+        "period": period,
+        "code_departement": code.split("-")[0] if dep is None else dep,
+        "status": status,
+        "message": message,
+        "figures": json.dumps(figures or {}),
+        "lineage": json.dumps(lineage or []),
+    }
 
 
 def fipd(code, annee, status, gap=0.0, share=None, top=(), week=WEEK) -> dict:
     message = f"FIPD {code} {annee} : part localisée {share}."
     if top:
         message += " Plus grosses actions non comptées : " + "; ".join(d for d, _, _ in top)
-    figures = {"annee": annee, "gap_eur": gap, "share_located": share, "target": 0.75,
-               "uncounted_top3": [{"numero_dossier": d, "porteur": p, "montant_attribue": a}
-                                  for d, p, a in top]}  # fmt: skip
-    lineage = {"files": [{"name": f"fipd_{code}_{annee}.csv", "sha256": "ab" * 32, "rows": 9}],
-               "uncounted_rows": [{"file": f"fipd_{code}_{annee}.csv", "row": 3}]}  # fmt: skip
-    return alert("fipd_share_below_target", code, str(annee), status, message, figures, lineage,
-                 week=week)  # fmt: skip
+    figures = {
+        "annee": annee,
+        "gap_eur": gap,
+        "share_located": share,
+        "target": 0.75,
+        "uncounted_top3": [
+            {"numero_dossier": d, "porteur": p, "montant_attribue": a} for d, p, a in top
+        ],
+    }
+    lineage = {
+        "files": [{"name": f"fipd_{code}_{annee}.csv", "sha256": "ab" * 32, "rows": 9}],
+        "uncounted_rows": [{"file": f"fipd_{code}_{annee}.csv", "row": 3}],
+    }
+    return alert(
+        "fipd_share_below_target", code, str(annee), status, message, figures, lineage, week=week
+    )
 
 
 def police(code, period, status, evolution=None, message="", week=WEEK) -> dict:
-    indicators = ([{"indicateur": "signalements_plateforme", "valeur": 80.0,
-                    "valeur_annee_precedente": 100.0, "evolution": evolution}]
-                  if evolution is not None else [])  # fmt: skip
+    indicators = (
+        [
+            {
+                "indicateur": "signalements_plateforme",
+                "valeur": 80.0,
+                "valeur_annee_precedente": 100.0,
+                "evolution": evolution,
+            }
+        ]
+        if evolution is not None
+        else []
+    )
     lineage = [{"indicateur": "signalements_plateforme", "source": "api", "page": 3}]
-    return alert("police_indicator_drop", code, period, status,
-                 message or f"Police {code} {period} {status}.",
-                 {"mois": period, "indicators": indicators}, lineage, kind="departement_force",
-                 week=week)  # fmt: skip
+    return alert(
+        "police_indicator_drop",
+        code,
+        period,
+        status,
+        message or f"Police {code} {period} {status}.",
+        {"mois": period, "indicators": indicators},
+        lineage,
+        kind="departement_force",
+        week=week,
+    )
 
 
 def export(code, status, last=None, week=WEEK) -> dict:
-    message = (f"Export FIPD {code} : dernier reçu le {last}." if last
-               else f"Export FIPD {code} : aucun export FIPD 2026 reçu.")  # fmt: skip
-    return alert("fipd_export_missing", code, "2026", status, message,
-                 {"last_received_at": last, "max_age_days": 45},
-                 {"audit.file_loads": {"sender": code, "period": "2026"}}, week=week)  # fmt: skip
+    message = (
+        f"Export FIPD {code} : dernier reçu le {last}."
+        if last
+        else f"Export FIPD {code} : aucun export FIPD 2026 reçu."
+    )
+    return alert(
+        "fipd_export_missing",
+        code,
+        "2026",
+        status,
+        message,
+        {"last_received_at": last, "max_age_days": 45},
+        {"audit.file_loads": {"sender": code, "period": "2026"}},
+        week=week,
+    )
 
 
-TOP_93 = [("D-93-2", "Association Horizon 93", 90_000.0), ("D-93-3", EVIL, 12_000.0),
-          ("D-93-1", "Ville de Saint-Denis", 5_000.0)]  # fmt: skip
+TOP_93 = [
+    ("D-93-2", "Association Horizon 93", 90_000.0),
+    ("D-93-3", EVIL, 12_000.0),
+    ("D-93-1", "Ville de Saint-Denis", 5_000.0),
+]
 TOP_13 = [("D-13-7", "Maison des jeunes du Panier", 40_000.0)]
 
 CURRENT = [
     # FIPD: 93 becomes below target this week; 13 stays below; 69 goes back above.
-    fipd("93", 2026, "alert", 81_480.25, 0.684, TOP_93), fipd("93", 2025, "ok", share=0.8),
-    fipd("13", 2026, "alert", 10_300.0, 0.725, TOP_13), fipd("13", 2025, "alert", 7_000.0, 0.74),
-    fipd("69", 2026, "ok", share=0.849), fipd("69", 2025, "ok", share=0.84),
-    fipd("48", 2026, "no_data"), fipd("48", 2025, "no_data"),
+    fipd("93", 2026, "alert", 81_480.25, 0.684, TOP_93),
+    fipd("93", 2025, "ok", share=0.8),
+    fipd("13", 2026, "alert", 10_300.0, 0.725, TOP_13),
+    fipd("13", 2025, "alert", 7_000.0, 0.74),
+    fipd("69", 2026, "ok", share=0.849),
+    fipd("69", 2025, "ok", share=0.84),
+    fipd("48", 2026, "no_data"),
+    fipd("48", 2025, "no_data"),
     # Exports: 75 never sent one (the worst), 13 stale since 08/10 (new), 69 fine again.
-    export("13", "alert", "2026-10-08 09:00:00+00:00"), export("75", "alert"),
-    export("93", "ok", "2026-11-13 09:00:00+00:00"), export("69", "ok", "2026-11-20 08:00:00"),
+    export("13", "alert", "2026-10-08 09:00:00+00:00"),
+    export("75", "alert"),
+    export("93", "ok", "2026-11-13 09:00:00+00:00"),
+    export("69", "ok", "2026-11-20 08:00:00"),
     # Police: the month moved on (2026-09 -> 2026-10): 93-PN is still the same alert.
-    police("93-PN", "2026-10", "alert", -0.2, "Seine-Saint-Denis (93), police nationale : "
-           "signalements à la plateforme IGPN/IGGN 100 → 80 (-20,0 %)."),
-    police("13-GN", "2026-10", "alert", -0.5, "Bouches-du-Rhône (13), gendarmerie nationale : "
-           "délégués à la cohésion police-population 2 → 1 (-50,0 %)."),
-    police("13-PN", "2026-10", "no_data"), police("69-PN", "2026-10", "ok"),
+    police(
+        "93-PN",
+        "2026-10",
+        "alert",
+        -0.2,
+        "Seine-Saint-Denis (93), police nationale : "
+        "signalements à la plateforme IGPN/IGGN 100 → 80 (-20,0 %).",
+    ),
+    police(
+        "13-GN",
+        "2026-10",
+        "alert",
+        -0.5,
+        "Bouches-du-Rhône (13), gendarmerie nationale : "
+        "délégués à la cohésion police-population 2 → 1 (-50,0 %).",
+    ),
+    police("13-PN", "2026-10", "no_data"),
+    police("69-PN", "2026-10", "ok"),
     # Checks the e-mails only know through their message (no row at all last week).
-    alert("part_annex_missing", "CV-93-PLAINE", "2026", "alert",
-          "Contrat de ville de Plaine Commune (93) : pas d'annexe de prévention de la "
-          "radicalisation au suivi 2026.", {"plan_radicalisation": "non", "months": None},
-          [{"file": "contrats_93_2026.csv", "row": 4}], dep="93", kind="contrat_de_ville"),
-    alert("part_annex_missing", "CV-93-EVIL", "2026", "ok",
-          EVIL + " (93) : annexe adoptée le 12/03/2024.", {"plan_radicalisation": "oui"},
-          dep="93", kind="contrat_de_ville"),
-    alert("part_annex_missing", "CV-13-NORD", "2026", "alert",
-          "Contrat de ville Marseille Nord (13) : annexe en cours depuis le 02/10/2025 "
-          "(13 mois).", {"plan_radicalisation": "en_cours", "months": 13}, dep="13",
-          kind="contrat_de_ville"),
-    alert("association_report_missing", "W-SUD-042", "2026-S1", "alert",
-          "Réseau Sud, structure Les Calanques (13) : pas de bilan pour 2026-S1, 60 jours "
-          "après la fin de la période (dernier bilan : 2025-S2).", {"days_late": 83}, dep="13",
-          kind="structure"),
-    alert("association_report_missing", "W-NAT-001", "2026-S1", "alert",
-          "Réseau national Trait d'union, structure nationale : pas de bilan pour 2026-S1.",
-          {"days_late": 12}, dep="", kind="structure"),
-]  # fmt: skip
+    alert(
+        "part_annex_missing",
+        "CV-93-PLAINE",
+        "2026",
+        "alert",
+        "Contrat de ville de Plaine Commune (93) : pas d'annexe de prévention de la "
+        "radicalisation au suivi 2026.",
+        {"plan_radicalisation": "non", "months": None},
+        [{"file": "contrats_93_2026.csv", "row": 4}],
+        dep="93",
+        kind="contrat_de_ville",
+    ),
+    alert(
+        "part_annex_missing",
+        "CV-93-EVIL",
+        "2026",
+        "ok",
+        EVIL + " (93) : annexe adoptée le 12/03/2024.",
+        {"plan_radicalisation": "oui"},
+        dep="93",
+        kind="contrat_de_ville",
+    ),
+    alert(
+        "part_annex_missing",
+        "CV-13-NORD",
+        "2026",
+        "alert",
+        "Contrat de ville Marseille Nord (13) : annexe en cours depuis le 02/10/2025 (13 mois).",
+        {"plan_radicalisation": "en_cours", "months": 13},
+        dep="13",
+        kind="contrat_de_ville",
+    ),
+    alert(
+        "association_report_missing",
+        "W-SUD-042",
+        "2026-S1",
+        "alert",
+        "Réseau Sud, structure Les Calanques (13) : pas de bilan pour 2026-S1, 60 jours "
+        "après la fin de la période (dernier bilan : 2025-S2).",
+        {"days_late": 83},
+        dep="13",
+        kind="structure",
+    ),
+    alert(
+        "association_report_missing",
+        "W-NAT-001",
+        "2026-S1",
+        "alert",
+        "Réseau national Trait d'union, structure nationale : pas de bilan pour 2026-S1.",
+        {"days_late": 12},
+        dep="",
+        kind="structure",
+    ),
+]
 
 PREVIOUS_ROWS = [
-    fipd("93", 2026, "ok", share=0.76, week=PREVIOUS), fipd("93", 2025, "ok", share=0.8,
-                                                            week=PREVIOUS),
+    fipd("93", 2026, "ok", share=0.76, week=PREVIOUS),
+    fipd("93", 2025, "ok", share=0.8, week=PREVIOUS),
     fipd("13", 2026, "alert", 9_000.0, 0.73, TOP_13, week=PREVIOUS),
     fipd("13", 2025, "alert", 7_000.0, 0.74, week=PREVIOUS),
     fipd("69", 2026, "alert", 3_000.0, 0.745, week=PREVIOUS),
     fipd("69", 2025, "ok", share=0.84, week=PREVIOUS),
-    fipd("48", 2026, "no_data", week=PREVIOUS), fipd("48", 2025, "no_data", week=PREVIOUS),
+    fipd("48", 2026, "no_data", week=PREVIOUS),
+    fipd("48", 2025, "no_data", week=PREVIOUS),
     export("13", "ok", "2026-10-08 09:00:00+00:00", week=PREVIOUS),
-    export("75", "alert", week=PREVIOUS), export("69", "alert", "2026-09-01", week=PREVIOUS),
+    export("75", "alert", week=PREVIOUS),
+    export("69", "alert", "2026-09-01", week=PREVIOUS),
     export("93", "ok", "2026-11-13 09:00:00+00:00", week=PREVIOUS),
     police("93-PN", "2026-09", "alert", -0.25, week=PREVIOUS),
-    police("13-PN", "2026-09", "alert", -0.3, "Bouches-du-Rhône (13), police nationale : "
-           "baisse la semaine dernière.", week=PREVIOUS),
-    police("69-GN", "2026-09", "alert", -0.4, "Rhône (69), gendarmerie nationale : baisse "
-           "la semaine dernière.", week=PREVIOUS),
-    police("13-GN", "2026-09", "ok", week=PREVIOUS), police("69-PN", "2026-09", "ok",
-                                                            week=PREVIOUS),
-]  # fmt: skip
+    police(
+        "13-PN",
+        "2026-09",
+        "alert",
+        -0.3,
+        "Bouches-du-Rhône (13), police nationale : baisse la semaine dernière.",
+        week=PREVIOUS,
+    ),
+    police(
+        "69-GN",
+        "2026-09",
+        "alert",
+        -0.4,
+        "Rhône (69), gendarmerie nationale : baisse la semaine dernière.",
+        week=PREVIOUS,
+    ),
+    police("13-GN", "2026-09", "ok", week=PREVIOUS),
+    police("69-PN", "2026-09", "ok", week=PREVIOUS),
+]
 
 # What identifies each département's alerts (on top of test_alerts_render's FIPD markers).
 ALERT_MARKERS = {
     "93": ["Horizon 93", "D-93-2", "Plaine Commune", "100 → 80", "fipd_93_2026.csv"],
-    "13": ["Maison des jeunes du Panier", "D-13-7", "Marseille Nord", "Les Calanques",
-           "2 → 1", "08/10", "2026-10-08", "CV-13-NORD", "13-GN"],
+    "13": [
+        "Maison des jeunes du Panier",
+        "D-13-7",
+        "Marseille Nord",
+        "Les Calanques",
+        "2 → 1",
+        "08/10",
+        "2026-10-08",
+        "CV-13-NORD",
+        "13-GN",
+    ],
     "69": ["Rhône (69), gendarmerie", "69-PN", "2026-11-20"],
     "75": ["Export FIPD 75", "aucun export FIPD 2026"],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -154,8 +287,15 @@ def pilots(tmp_path_factory):
 
 
 def build(pilots, current=CURRENT, previous=PREVIOUS_ROWS, share_rows=ROWS):
-    return build_weekly_emails(WEEK, share_rows, pilots, SENDER, alert_rows=current,
-                               previous_alert_rows=previous, generated_at=AT)  # fmt: skip
+    return build_weekly_emails(
+        WEEK,
+        share_rows,
+        pilots,
+        SENDER,
+        alert_rows=current,
+        previous_alert_rows=previous,
+        generated_at=AT,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -319,11 +459,13 @@ def test_every_section_of_the_digest_is_worst_first(messages):
 
 
 def test_rows_rank_by_their_own_figures():
-    rows = parse_alert_rows([
-        alert("some_future_check", "A", "p", "alert", "a", {"days_late": 3}),
-        alert("some_future_check", "B", "p", "alert", "b", {"days_late": 30}),
-        alert("some_future_check", "C", "p", "ok", "c", {"days_late": 300}),
-    ])  # fmt: skip
+    rows = parse_alert_rows(
+        [
+            alert("some_future_check", "A", "p", "alert", "a", {"days_late": 3}),
+            alert("some_future_check", "B", "p", "alert", "b", {"days_late": 30}),
+            alert("some_future_check", "C", "p", "ok", "c", {"days_late": 300}),
+        ]
+    )
     assert [r.territory_code for r in worst_first(rows)] == ["B", "A", "C"]
     changes = compare_weeks(rows, [])
     assert not changes.compared and changes.new == [] and changes.resolved == ()
@@ -389,8 +531,9 @@ def test_departement_message_details_its_alerts(messages):
     ]
     assert data["target"] == 0.75
     assert [m["share"] for m in data["markers"]] == [
-        pytest.approx(44_321_000 / 61_234_000), pytest.approx(50_236_000 / 66_100_000),
-    ]  # fmt: skip
+        pytest.approx(44_321_000 / 61_234_000),
+        pytest.approx(50_236_000 / 66_100_000),
+    ]
 
 
 def test_national_chart_shows_every_departement_lowest_first(messages):
@@ -441,8 +584,9 @@ def test_same_rows_same_bytes_and_the_checksum_follows_the_chart(pilots, message
             r["montant_located"] -= 1_000.0
             r["share_located"] = r["montant_located"] / r["montant_scope"]
     after = {str(m["To"]): m for m in build(pilots, share_rows=changed)}
-    differs = {to for to in messages
-               if after[to]["X-Vigie-Checksum"] != messages[to]["X-Vigie-Checksum"]}  # fmt: skip
+    differs = {
+        to for to in messages if after[to]["X-Vigie-Checksum"] != messages[to]["X-Vigie-Checksum"]
+    }
     assert differs == {"copil@pilotes.example", "pdec-69@pilotes.example"}
     assert (
         parts(after["pdec-69@pilotes.example"])["png"]
@@ -452,8 +596,9 @@ def test_same_rows_same_bytes_and_the_checksum_follows_the_chart(pilots, message
     more = [*CURRENT, police("13-PN", "2026-10", "alert", -0.9)]
     more.remove(next(r for r in CURRENT if r["territory_code"] == "13-PN"))
     after = {str(m["To"]): m for m in build(pilots, current=more)}
-    differs = {to for to in messages
-               if after[to]["X-Vigie-Checksum"] != messages[to]["X-Vigie-Checksum"]}  # fmt: skip
+    differs = {
+        to for to in messages if after[to]["X-Vigie-Checksum"] != messages[to]["X-Vigie-Checksum"]
+    }
     assert differs == {"copil@pilotes.example", "pdec-13@pilotes.example"}
 
 
@@ -536,6 +681,11 @@ def test_a_chart_is_the_same_bytes_in_another_process(messages):
         "    d['marker_label'], tuple(d['reference']) if d['reference'] else None)\n"
         "sys.stdout.buffer.write(render_png(data))\n"
     )
-    other = subprocess.run([sys.executable, "-c", script], input=json.dumps(data).encode(),
-                           capture_output=True, check=True, timeout=120).stdout  # fmt: skip
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(data).encode(),
+        capture_output=True,
+        check=True,
+        timeout=120,
+    ).stdout
     assert other == png

@@ -19,10 +19,16 @@ from tests.conftest import make_settings
 from tests.smtp_sink import free_port, smtp_conn_uri, smtp_server
 from tests.test_alerts_render import AT, ROWS, SENDER, WEEK, row
 
-EXPECTED = sorted([
-    "copil@pilotes.example", "pdec-93@pilotes.example", "spv-93@pilotes.example",
-    "pdec-13@pilotes.example", "pdec-69@pilotes.example", "sud@pilotes.example",
-])  # fmt: skip
+EXPECTED = sorted(
+    [
+        "copil@pilotes.example",
+        "pdec-93@pilotes.example",
+        "spv-93@pilotes.example",
+        "pdec-13@pilotes.example",
+        "pdec-69@pilotes.example",
+        "sud@pilotes.example",
+    ]
+)
 
 
 @pytest.fixture
@@ -92,8 +98,10 @@ def test_changed_figures_go_out_again_only_to_those_who_see_them(
 ) -> None:
     deliver(messages, WEEK, settings)
     changed = [r for r in ROWS if r["code_departement"] != "69"]
-    changed += [row("69", "Rhône", 2026, "below_target", 876_543.0, 500_000.0, 510_000.0, 33),
-                row("69", "Rhône", 2025, "ok", 905_000.0, 760_200.0, 771_000.0, 36)]  # fmt: skip
+    changed += [
+        row("69", "Rhône", 2026, "below_target", 876_543.0, 500_000.0, 510_000.0, 33),
+        row("69", "Rhône", 2025, "ok", 905_000.0, 760_200.0, 771_000.0, 36),
+    ]
     report = deliver(build_weekly_emails(WEEK, changed, pilots, SENDER), WEEK, settings)
     # The national digest shows every département, 69's pilots their own: nobody else.
     assert sorted(report.sent) == ["copil@pilotes.example", "pdec-69@pilotes.example"]

@@ -43,8 +43,9 @@ def warehouse(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         patch.setenv("DBT_TARGET_PATH", str(root / "dbt_target"))
         patch.setenv("DBT_LOG_PATH", str(root / "dbt_logs"))
         # Only the dimension and its parents (tests touching other models stay out).
-        run_dbt(["build", "--select", "+dim_departement", "--indirect-selection", "cautious"],
-                settings)  # fmt: skip
+        run_dbt(
+            ["build", "--select", "+dim_departement", "--indirect-selection", "cautious"], settings
+        )
     return settings
 
 

@@ -65,13 +65,8 @@ def test_personal_data_labels(label: str, personal: bool) -> None:
 def test_neighbours_are_symmetric_and_agree_with_the_epci_of_the_reference() -> None:
     table = adjacency()
     assert all(code in table[other] for code, others in table.items() for other in others)
-    metropolitan = set(load_reference().departements["code_departement"]) - {
-        "971",
-        "972",
-        "973",
-        "974",
-        "976",
-    }
+    overseas = {"971", "972", "973", "974", "976"}
+    metropolitan = set(load_reference().departements["code_departement"]) - overseas
     assert set(table) == metropolitan
     assert neighbours("974") == frozenset() and neighbours("2A") == {"2B"}
     # Two départements sharing an EPCI share a border; the one exception is the Métropole du
@@ -123,8 +118,11 @@ def test_a_filled_in_template_loads(tmp_path: Path) -> None:
     assert (report.status, report.rows_loaded) == ("loaded", 2)
     with Warehouse(settings).transaction() as tx:
         raw = tx.fetch_frame(
-            f"SELECT code_commune, nb_jeunes_accueillis, source_row, "
-            f"source_sheet FROM {al.RAW_TABLE} ORDER BY source_row"
+            f"""
+            SELECT code_commune, nb_jeunes_accueillis, source_row, source_sheet
+            FROM {al.RAW_TABLE}
+            ORDER BY source_row
+            """
         )
     assert raw.astype(object).values.tolist() == [
         ["93066", 320, 203, "Activité"],

@@ -146,8 +146,11 @@ def test_every_shape_loads_with_identification_lineage_and_canonical_codes(setti
     )
     audit = _query(
         settings,
-        "SELECT source_file_name, source, kind, sender, period FROM "
-        "audit.file_loads ORDER BY source_file_name",
+        """
+        SELECT source_file_name, source, kind, sender, period
+        FROM audit.file_loads
+        ORDER BY source_file_name
+        """,
     )
     assert audit.values.tolist()[2] == [
         "marseille.xlsx",
@@ -221,8 +224,11 @@ def test_invalid_rows_are_rejected_with_file_row_column_and_reason(duck) -> None
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (15, 12, 3)
     rejects = _query(
         duck,
-        "SELECT source_row, column_name, value, reason FROM audit.load_rejects "
-        "ORDER BY source_row, column_name",
+        """
+        SELECT source_row, column_name, value, reason
+        FROM audit.load_rejects
+        ORDER BY source_row, column_name
+        """,
     )
     assert rejects.values.tolist() == [
         [15, "code_commune", "69123", "commune_outside_departement"],

@@ -23,8 +23,9 @@ from vigie.warehouse.dbt_runner import run_dbt
 from tests.association_files import drop, ident, report_csv, report_json, report_xlsx, row
 from tests.conftest import make_settings, query_frame
 
-COLUMNS = "reseau, nb_structures, nb_jeunes_accueillis, nb_familles_accompagnees, " \
-    "nb_actions_collectives"  # fmt: skip
+COLUMNS = (
+    "reseau, nb_structures, nb_jeunes_accueillis, nb_familles_accompagnees, nb_actions_collectives"
+)
 
 
 def _reports(landing: Path) -> None:
@@ -46,8 +47,12 @@ def _reports(landing: Path) -> None:
     one(3, "FNEPE", 30, 8, "json")
     one(4, "CNLAPS", 400, 400, when=datetime(2020, 1, 5))  # superseded by the next one
     one(4, "CNLAPS", 7, 25, "csv", when=datetime(2020, 3, 1))
-    drop(landing, "marseille.xlsx", report_xlsx(
-        ident(5, periode="2019-S1"), [row("13055", 9, 2, 1)]), datetime(2020, 2, 1))  # fmt: skip
+    drop(
+        landing,
+        "marseille.xlsx",
+        report_xlsx(ident(5, periode="2019-S1"), [row("13055", 9, 2, 1)]),
+        datetime(2020, 2, 1),
+    )
 
 
 def _build(settings, tmp_path: Path, select: str) -> None:
@@ -70,32 +75,38 @@ def _mart(settings, dep: str, periode: str) -> list[list]:
 # The rule with the default threshold (11) on PostgreSQL, and with the setting changed to 5 on
 # DuckDB: one dbt build each (a build costs seconds), both engines, both paths of the setting.
 EXPECTED = {
-    "postgres": ("11", {
-        ("93", "2019"): [
-            # CNLAPS's 7 young people are below 11; the smallest other cell (FNEPE's 30) goes
-            # too, or 187 - 150 - 30 would give 7 back. Same for FNEPE's 8 families and
-            # CNLAPS's 25.
-            ["ANPAEJ", "2", "150", "60", "4"],
-            ["CNLAPS", "1", "< 11", "< 11", "2"],
-            ["FNEPE", "1", "< 11", "< 11", "2"],
-            ["TOUS", "4", "187", "93", "8"],
-        ],
-        # One structure alone below the threshold: its TOUS row is suppressed with it.
-        ("13", "2019-S1"): [
-            ["ANPAEJ", "1", "< 11", "< 11", "1"],
-            ["TOUS", "1", "< 11", "< 11", "1"],
-        ],
-    }),
-    "duckdb": ("5", {
-        ("93", "2019"): [
-            ["ANPAEJ", "2", "150", "60", "4"],
-            ["CNLAPS", "1", "7", "25", "2"],
-            ["FNEPE", "1", "30", "8", "2"],
-            ["TOUS", "4", "187", "93", "8"],
-        ],
-        ("13", "2019-S1"): [["ANPAEJ", "1", "9", "< 5", "1"], ["TOUS", "1", "9", "< 5", "1"]],
-    }),
-}  # fmt: skip
+    "postgres": (
+        "11",
+        {
+            ("93", "2019"): [
+                # CNLAPS's 7 young people are below 11; the smallest other cell (FNEPE's 30) goes
+                # too, or 187 - 150 - 30 would give 7 back. Same for FNEPE's 8 families and
+                # CNLAPS's 25.
+                ["ANPAEJ", "2", "150", "60", "4"],
+                ["CNLAPS", "1", "< 11", "< 11", "2"],
+                ["FNEPE", "1", "< 11", "< 11", "2"],
+                ["TOUS", "4", "187", "93", "8"],
+            ],
+            # One structure alone below the threshold: its TOUS row is suppressed with it.
+            ("13", "2019-S1"): [
+                ["ANPAEJ", "1", "< 11", "< 11", "1"],
+                ["TOUS", "1", "< 11", "< 11", "1"],
+            ],
+        },
+    ),
+    "duckdb": (
+        "5",
+        {
+            ("93", "2019"): [
+                ["ANPAEJ", "2", "150", "60", "4"],
+                ["CNLAPS", "1", "7", "25", "2"],
+                ["FNEPE", "1", "30", "8", "2"],
+                ["TOUS", "4", "187", "93", "8"],
+            ],
+            ("13", "2019-S1"): [["ANPAEJ", "1", "9", "< 5", "1"], ["TOUS", "1", "9", "< 5", "1"]],
+        },
+    ),
+}
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgres"])
@@ -131,9 +142,17 @@ def test_the_mart_suppresses_small_counts_and_protects_them_from_the_total(
     assert holders == [("raw",)]
 
 
-STRUCTURE_COLUMNS = {"siret", "nom_structure", "reseau", "code_departement", "first_periode",
-                     "last_periode", "nb_reports", "last_received_at"}  # fmt: skip
-# Columns about individuals (contracts/associations.md quarantines reports carrying them).
+STRUCTURE_COLUMNS = {
+    "siret",
+    "nom_structure",
+    "reseau",
+    "code_departement",
+    "first_periode",
+    "last_periode",
+    "nb_reports",
+    "last_received_at",
+}
+# Columns about individuals (docs/contracts/associations.md quarantines reports carrying them).
 PERSONAL = {"nom", "prenom", "date_naissance", "telephone", "email", "adresse"}
 
 
@@ -141,8 +160,9 @@ def _expected_reports(sample) -> dict[str, set[str]]:
     """SIRET -> the périodes it reported, read from the sample's file names
     (``<siret>_<période>[_corrige].<ext>``): a correction is the same période again, and a
     report quarantined whole (a fault other than some bad rows) counts for nothing."""
-    quarantined = {p for kind, paths in sample.invalid.items() if not kind.startswith("row_")
-                   for p in paths}  # fmt: skip
+    quarantined = {
+        p for kind, paths in sample.invalid.items() if not kind.startswith("row_") for p in paths
+    }
     periodes: dict[str, set[str]] = defaultdict(set)
     for path in sample.files:
         if path not in quarantined:
@@ -157,8 +177,9 @@ def test_dim_structure_has_one_row_per_reporting_structure_without_personal_data
     settings = settings_on_both_engines
     sample = write_association_sample(Path(settings.landing_url))
     warehouse = Warehouse(settings)
-    al.ingest_reports(warehouse, settings.landing_url, Context(load_reference(),
-                      settings.qpv_2024_from_year))  # fmt: skip
+    al.ingest_reports(
+        warehouse, settings.landing_url, Context(load_reference(), settings.qpv_2024_from_year)
+    )
     batches.refresh_reference(warehouse, load_reference())
     # dim_departement too: the relationships test runs only when both its models are selected.
     _build(settings, tmp_path, "+dim_structure +dim_departement")
@@ -166,8 +187,10 @@ def test_dim_structure_has_one_row_per_reporting_structure_without_personal_data
     expected = _expected_reports(sample)
     assert sample.corrected and all(p.stem.split("_")[0] in expected for p in sample.corrected)
     # Independently again, from the raw layer: reports per SIRET are its distinct périodes.
-    raw = query_frame(settings, "SELECT siret, count(DISTINCT periode) AS n "
-                      "FROM raw.association_reports GROUP BY siret")  # fmt: skip
+    raw = query_frame(
+        settings,
+        "SELECT siret, count(DISTINCT periode) AS n FROM raw.association_reports GROUP BY siret",
+    )
     assert {r.siret: int(r.n) for r in raw.itertuples()} == {s: len(p) for s, p in expected.items()}
 
     mart = query_frame(settings, "SELECT * FROM marts.dim_structure ORDER BY siret")

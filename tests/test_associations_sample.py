@@ -16,8 +16,9 @@ from tests.conftest import make_settings
 
 
 def _digest(paths: list[Path]) -> list[tuple[str, str, int]]:
-    return [(p.name, hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in paths]  # fmt: skip
+    return [
+        (p.name, hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns) for p in paths
+    ]
 
 
 def test_the_sample_is_a_realistic_year_and_loads_as_intended(tmp_path: Path) -> None:
@@ -27,8 +28,7 @@ def test_the_sample_is_a_realistic_year_and_loads_as_intended(tmp_path: Path) ->
     assert _digest(sample.files) == _digest(again.files)
 
     networks = Counter(s.reseau for s in sample.structures)
-    assert sum(networks.values()) >= 300 and set(networks) == {"FNEPE", "ANPAEJ", "CNLAPS",
-                                                              "Autre"}  # fmt: skip
+    assert sum(networks.values()) >= 300 and set(networks) == {"FNEPE", "ANPAEJ", "CNLAPS", "Autre"}
     communes = set(load_reference().communes["code_commune"])
     assert all(c in communes for s in sample.structures for c in s.communes)
     assert {p.suffix for p in sample.files} == {".xlsx", ".csv", ".json"}

@@ -17,10 +17,23 @@ from tests.conftest import PROJECT
 def test_bench_tiny_writes_json_markdown_and_plot(tmp_path) -> None:
     out = tmp_path / "results"
     result = subprocess.run(
-        [sys.executable, str(PROJECT / "bench" / "run.py"), "--scales", "tiny",
-         "--stages", "prefectures,police", "--out", str(out), "--work", str(tmp_path)],
-        capture_output=True, text=True, timeout=240, cwd=PROJECT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(PROJECT / "bench" / "run.py"),
+            "--scales",
+            "tiny",
+            "--stages",
+            "prefectures,police",
+            "--out",
+            str(out),
+            "--work",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=PROJECT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     stem = out / date.today().isoformat()
     found = json.loads(stem.with_suffix(".json").read_text())
@@ -46,19 +59,36 @@ def test_the_summary_judges_the_targets_where_the_issue_sets_them() -> None:
 
     def week(scale: str, ratio: float) -> dict:
         steps = {"dbt_build": {"time_s": 3.2}}
-        return {"stage": "weekly flow", "variant": "incremental (one new week)", "scale": scale,
-                "ratio": ratio, "status": "ok", "steps": steps}  # fmt: skip
+        return {
+            "stage": "weekly flow",
+            "variant": "incremental (one new week)",
+            "scale": scale,
+            "ratio": ratio,
+            "status": "ok",
+            "steps": steps,
+        }
 
     machine = {"cpu_count": 2, "ram_gb": 23.5, "python": "3.11.7"}
-    info = {"growth": {}, "wall_s": 700, "scales": ["national", "x10"], "machine": machine,
-            "date": "2026-12-01"}  # fmt: skip
+    info = {
+        "growth": {},
+        "wall_s": 700,
+        "scales": ["national", "x10"],
+        "machine": machine,
+        "date": "2026-12-01",
+    }
     rows = [week("national", 0.33), week("x10", 0.089)]
     text = bench.summary(rows, info)
     lines = text.splitlines()
-    assert "- incremental weekly flow at national: 33.0% of the full refresh (largest step: " \
-        "dbt_build 3.2 s)" in lines  # fmt: skip
-    assert any(line.startswith("- incremental weekly flow at x10: 8.9% of the full refresh, "
-                               "target < 10 %: met") for line in lines)  # fmt: skip
+    assert (
+        "- incremental weekly flow at national: 33.0% of the full refresh (largest step: "
+        "dbt_build 3.2 s)" in lines
+    )
+    assert any(
+        line.startswith(
+            "- incremental weekly flow at x10: 8.9% of the full refresh, target < 10 %: met"
+        )
+        for line in lines
+    )
     assert "- whole run: 11.7 min for scales national, x10 (target < 20 min: met)" in lines
     rows = [week("x10", 0.12)]
     text = bench.summary(rows, {**info, "wall_s": 1300, "scales": ["x100"]})

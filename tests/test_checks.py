@@ -24,106 +24,162 @@ WEEK = date(2026, 11, 23)
 
 def _share(dep: str, annee: int, scope: float, located: float, status: str) -> dict:
     share = located / scope if scope else None
-    return {"code_departement": dep, "annee": annee, "montant_scope": scope,
-            "montant_located": located, "share_located": share, "share_beneficiaries": share,
-            "target": 0.75, "gap_eur": max(0.0, round(0.75 * scope - located, 2)),
-            "status": status}  # fmt: skip
+    return {
+        "code_departement": dep,
+        "annee": annee,
+        "montant_scope": scope,
+        "montant_located": located,
+        "share_located": share,
+        "share_beneficiaries": share,
+        "target": 0.75,
+        "gap_eur": max(0.0, round(0.75 * scope - located, 2)),
+        "status": status,
+    }
 
 
 def _action(dep: str, annee: int, dossier: str, amount: float, counted: float, row: int) -> dict:
-    return {"code_departement": dep, "annee": annee, "numero_dossier": dossier,
-            "porteur": f"Association {dossier}", "in_scope": True, "montant_attribue": amount,
-            "counted_located": counted, "source_file_name": f"fipd_{dep}_{annee}.csv",
-            "source_file_sha256": "ab" * 32, "source_row": row}  # fmt: skip
+    return {
+        "code_departement": dep,
+        "annee": annee,
+        "numero_dossier": dossier,
+        "porteur": f"Association {dossier}",
+        "in_scope": True,
+        "montant_attribue": amount,
+        "counted_located": counted,
+        "source_file_name": f"fipd_{dep}_{annee}.csv",
+        "source_file_sha256": "ab" * 32,
+        "source_row": row,
+    }
 
 
 def _contrat(dep: str, annee: int, contrat_id: str, plan: str, sha: str) -> dict:
-    return {"code_departement": dep, "annee": annee, "contrat_id": contrat_id,
-            "nom_contrat": f"Contrat de ville {contrat_id}", "plan_radicalisation": plan,
-            "date_adoption_plan": date(annee, 3, 1) if plan == "oui" else None,
-            "source_file_sha256": sha, "source_file_name": f"{sha}.csv",
-            "source_row": 2}  # fmt: skip
+    return {
+        "code_departement": dep,
+        "annee": annee,
+        "contrat_id": contrat_id,
+        "nom_contrat": f"Contrat de ville {contrat_id}",
+        "plan_radicalisation": plan,
+        "date_adoption_plan": date(annee, 3, 1) if plan == "oui" else None,
+        "source_file_sha256": sha,
+        "source_file_name": f"{sha}.csv",
+        "source_row": 2,
+    }
 
 
 def _police(dep, force, indicateur, valeur, previous) -> dict:
     evolution = (valeur - previous) / previous if previous else None
-    return {"code_departement": dep, "force": force, "mois": date(2026, 10, 1),
-            "indicateur": indicateur, "valeur": valeur, "valeur_annee_precedente": previous,
-            "evolution": evolution, "source": "api",
-            "request_url": "http://127.0.0.1/v1/indicateurs?page=3", "page": 3,
-            "source_file_name": None, "source_row": None}  # fmt: skip
+    return {
+        "code_departement": dep,
+        "force": force,
+        "mois": date(2026, 10, 1),
+        "indicateur": indicateur,
+        "valeur": valeur,
+        "valeur_annee_precedente": previous,
+        "evolution": evolution,
+        "source": "api",
+        "request_url": "http://127.0.0.1/v1/indicateurs?page=3",
+        "page": 3,
+        "source_file_name": None,
+        "source_row": None,
+    }
 
 
 @pytest.fixture
 def evaluated(tmp_path):
     settings = make_settings(tmp_path)
     tasks.refresh_reference(settings)
-    shares = pd.DataFrame([
-        _share("93", 2026, 1_000_000.0, 749_900.0, "below_target"),  # just below: 74,99 %
-        _share("13", 2026, 1_000_000.0, 750_100.0, "ok"),  # just above
-        _share("48", 2026, 0.0, 0.0, "no_data"),
-    ])  # fmt: skip
-    actions = pd.DataFrame([
-        _action("93", 2026, "D-1", 5_000.0, 0.0, 7),
-        _action("93", 2026, "D-2", 90_000.0, 0.0, 3),
-        _action("93", 2026, "D-3", 12_000.0, 0.0, 12),
-        _action("93", 2026, "D-4", 1_000.0, 0.0, 20),
-        _action("93", 2026, "D-5", 749_900.0, 749_900.0, 2),
-    ])  # fmt: skip
-    police = pd.DataFrame([
-        _police("93", "PN", "signalements_plateforme", 80.0, 100.0),  # -20 %: fires
-        _police("93", "PN", "cameras_pietons_dotees", 401.0, 500.0),  # -19,8 %: does not
-        _police("13", "PN", "signalements_plateforme", 81.0, 100.0),  # -19 %: ok
-        _police("13", "GN", "delegues_cohesion", 0.0, 2.0),  # posts fell to 0
-    ])  # fmt: skip
+    shares = pd.DataFrame(
+        [
+            _share("93", 2026, 1_000_000.0, 749_900.0, "below_target"),  # just below: 74,99 %
+            _share("13", 2026, 1_000_000.0, 750_100.0, "ok"),  # just above
+            _share("48", 2026, 0.0, 0.0, "no_data"),
+        ]
+    )
+    actions = pd.DataFrame(
+        [
+            _action("93", 2026, "D-1", 5_000.0, 0.0, 7),
+            _action("93", 2026, "D-2", 90_000.0, 0.0, 3),
+            _action("93", 2026, "D-3", 12_000.0, 0.0, 12),
+            _action("93", 2026, "D-4", 1_000.0, 0.0, 20),
+            _action("93", 2026, "D-5", 749_900.0, 749_900.0, 2),
+        ]
+    )
+    police = pd.DataFrame(
+        [
+            _police("93", "PN", "signalements_plateforme", 80.0, 100.0),  # -20 %: fires
+            _police("93", "PN", "cameras_pietons_dotees", 401.0, 500.0),  # -19,8 %: does not
+            _police("13", "PN", "signalements_plateforme", 81.0, 100.0),  # -19 %: ok
+            _police("13", "GN", "delegues_cohesion", 0.0, 2.0),  # posts fell to 0
+        ]
+    )
     now = datetime.combine(WEEK, datetime.min.time(), tzinfo=UTC)
-    loads = pd.DataFrame([
-        {"sender": "93", "received_at": now - timedelta(days=10), "status": "loaded"},
-        {"sender": "13", "received_at": now - timedelta(days=46), "status": "loaded"},
-        {"sender": "75", "received_at": now - timedelta(days=3), "status": "quarantined"},
-    ])  # fmt: skip
+    loads = pd.DataFrame(
+        [
+            {"sender": "93", "received_at": now - timedelta(days=10), "status": "loaded"},
+            {"sender": "13", "received_at": now - timedelta(days=46), "status": "loaded"},
+            {"sender": "75", "received_at": now - timedelta(days=3), "status": "quarantined"},
+        ]
+    )
     # Contrats de ville follow-ups: 93's 2025 file came 13 months ago, 69's 11 months ago.
-    contrats = pd.DataFrame([
-        _contrat("93", 2025, "CV-93-A", "en_cours", "c93-2025"),
-        _contrat("93", 2026, "CV-93-A", "en_cours", "c93-2026"),
-        _contrat("93", 2026, "CV-93-B", "non", "c93-2026"),
-        _contrat("93", 2025, "CV-93-C", "oui", "c93-2025"),  # not in the latest follow-up
-        _contrat("69", 2025, "CV-69-A", "non", "c69-2025"),
-        _contrat("69", 2026, "CV-69-A", "en_cours", "c69-2026"),
-        _contrat("69", 2026, "CV-69-B", "oui", "c69-2026"),
-    ])  # fmt: skip
+    contrats = pd.DataFrame(
+        [
+            _contrat("93", 2025, "CV-93-A", "en_cours", "c93-2025"),
+            _contrat("93", 2026, "CV-93-A", "en_cours", "c93-2026"),
+            _contrat("93", 2026, "CV-93-B", "non", "c93-2026"),
+            _contrat("93", 2025, "CV-93-C", "oui", "c93-2025"),  # not in the latest follow-up
+            _contrat("69", 2025, "CV-69-A", "non", "c69-2025"),
+            _contrat("69", 2026, "CV-69-A", "en_cours", "c69-2026"),
+            _contrat("69", 2026, "CV-69-B", "oui", "c69-2026"),
+        ]
+    )
     received = {
-        "c93-2025": now - timedelta(days=396), "c93-2026": now - timedelta(days=30),
-        "c69-2025": now - timedelta(days=700), "c69-2026": now - timedelta(days=335),
-    }  # fmt: skip
+        "c93-2025": now - timedelta(days=396),
+        "c93-2026": now - timedelta(days=30),
+        "c69-2025": now - timedelta(days=700),
+        "c69-2026": now - timedelta(days=335),
+    }
     with duckdb.connect(str(settings.duckdb_path)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-        for name, frame in (("fipd_priority_share", shares), ("fct_fipd_action", actions),
-                            ("police_population_monthly", police),
-                            ("contrats_de_ville", contrats)):  # fmt: skip
+        for name, frame in (
+            ("fipd_priority_share", shares),
+            ("fct_fipd_action", actions),
+            ("police_population_monthly", police),
+            ("contrats_de_ville", contrats),
+        ):
             con.register("frame_view", frame)
             con.execute(f"CREATE TABLE marts.{name} AS SELECT * FROM frame_view")
             con.unregister("frame_view")
     with Warehouse(settings).transaction() as tx:
         for load in loads.to_dict("records"):
             tx.execute(
-                "INSERT INTO audit.file_loads (source_file_sha256, source_file_name, source, "
-                "kind, status, rows_read, rows_loaded, rows_rejected, sender, period, "
-                "received_at) VALUES (?, ?, 'prefectures', 'fipd', ?, 1, 1, 0, ?, '2026', ?)",
-                [load["sender"] * 32, f"{load['sender']}.csv", load["status"], load["sender"],
-                 load["received_at"]],
-            )  # fmt: skip
+                """
+                INSERT INTO audit.file_loads (
+                    source_file_sha256, source_file_name, source, kind, status,
+                    rows_read, rows_loaded, rows_rejected, sender, period, received_at
+                )
+                VALUES (?, ?, 'prefectures', 'fipd', ?, 1, 1, 0, ?, '2026', ?)
+                """,
+                [
+                    load["sender"] * 32,
+                    f"{load['sender']}.csv",
+                    load["status"],
+                    load["sender"],
+                    load["received_at"],
+                ],
+            )
         for sha, when in received.items():
             tx.execute(
-                "INSERT INTO audit.file_loads (source_file_sha256, source_file_name, source, "
-                "kind, status, rows_read, rows_loaded, rows_rejected, sender, period, "
-                "received_at) VALUES (?, ?, 'prefectures', 'contrats', 'loaded', 1, 1, 0, "
-                "?, ?, ?)",
+                """
+                INSERT INTO audit.file_loads (
+                    source_file_sha256, source_file_name, source, kind, status,
+                    rows_read, rows_loaded, rows_rejected, sender, period, received_at
+                )
+                VALUES (?, ?, 'prefectures', 'contrats', 'loaded', 1, 1, 0, ?, ?, ?)
+                """,
                 [sha, f"{sha}.csv", sha[1:3], sha[-4:], when],
-            )  # fmt: skip
+            )
     frame = checks.evaluate(WEEK, settings)
-    return settings, {(r.check_name, r.territory_code, r.period): r
-                      for r in frame.itertuples()}  # fmt: skip
+    return settings, {(r.check_name, r.territory_code, r.period): r for r in frame.itertuples()}
 
 
 def test_just_below_the_target_is_an_alert_with_gap_and_uncounted_actions(evaluated) -> None:
@@ -178,8 +234,9 @@ def test_re_evaluating_a_week_replaces_its_rows(evaluated) -> None:
     settings, rows = evaluated
     checks.evaluate(WEEK, settings)
     with Warehouse(settings).transaction() as tx:
-        count = tx.fetchall("SELECT count(*) FROM marts.weekly_alerts WHERE week_start = ?",
-                            [WEEK])[0][0]  # fmt: skip
+        count = tx.fetchall(
+            "SELECT count(*) FROM marts.weekly_alerts WHERE week_start = ?", [WEEK]
+        )[0][0]
     assert count == len(rows)
 
 
@@ -203,21 +260,33 @@ def test_a_structure_that_stopped_reporting_is_flagged_once_late(tmp_path) -> No
     settings = make_settings(tmp_path)
     tasks.refresh_reference(settings)
     association_loader.ensure_schema(Warehouse(settings))
-    reports = [("11111111111111", "2024"), ("11111111111111", "2025"),  # on time: ok
-               ("22222222222222", "2024"),  # 2025 missing, due 01/03/2026: alert
-               ("33333333333333", "2023"),  # stopped long ago: not re-flagged
-               ("44444444444444", "2025-S2")]  # 2026-S1 due 29/08/2026: alert  # fmt: skip
+    reports = [
+        ("11111111111111", "2024"),  # and 2025, on time: ok
+        ("11111111111111", "2025"),
+        ("22222222222222", "2024"),  # 2025 missing, due 01/03/2026: alert
+        ("33333333333333", "2023"),  # stopped long ago: not re-flagged
+        ("44444444444444", "2025-S2"),  # 2026-S1 due 29/08/2026: alert
+    ]
     with Warehouse(settings).transaction() as tx:
         for number, (siret, periode) in enumerate(reports):
             tx.execute(
-                "INSERT INTO raw.association_reports (reseau, structure, siret, "
-                "code_departement, periode, code_commune, nb_jeunes_accueillis, "
-                "nb_familles_accompagnees, nb_actions_collectives, source_file_sha256, "
-                "source_file_name, source_row, loaded_at) VALUES ('centres_sociaux', ?, ?, "
-                "'93', ?, '93066', 10, 5, 2, ?, ?, 1, ?)",
-                [f"Structure {siret[:2]}", siret, periode, f"{number:064d}",
-                 f"rapport_{siret}_{periode}.csv", datetime(2026, 1, 5, tzinfo=UTC)],
-            )  # fmt: skip
+                """
+                INSERT INTO raw.association_reports (
+                    reseau, structure, siret, code_departement, periode, code_commune,
+                    nb_jeunes_accueillis, nb_familles_accompagnees, nb_actions_collectives,
+                    source_file_sha256, source_file_name, source_row, loaded_at
+                )
+                VALUES ('centres_sociaux', ?, ?, '93', ?, '93066', 10, 5, 2, ?, ?, 1, ?)
+                """,
+                [
+                    f"Structure {siret[:2]}",
+                    siret,
+                    periode,
+                    f"{number:064d}",
+                    f"rapport_{siret}_{periode}.csv",
+                    datetime(2026, 1, 5, tzinfo=UTC),
+                ],
+            )
     frame = checks.evaluate(WEEK, settings)
     found = frame[frame.check_name == "association_report_missing"]
     statuses = {(r.territory_code, r.period): r.status for r in found.itertuples()}

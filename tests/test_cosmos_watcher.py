@@ -75,8 +75,13 @@ def test_a_failed_unit_test_fails_its_model_instead_of_leaving_it_skipped() -> N
     snapshot = board.snapshot()
     assert snapshot["nodes"][share] == "error"
     assert "exactly_75_percent failed: got 0.74" in snapshot["messages"][share]
-    event = decide(BuildSnapshot("failed", snapshot["nodes"], snapshot["tests"],
-                                 snapshot["messages"]), share, 1, False, 1)  # fmt: skip
+    event = decide(
+        BuildSnapshot("failed", snapshot["nodes"], snapshot["tests"], snapshot["messages"]),
+        share,
+        1,
+        False,
+        1,
+    )
     assert isinstance(event, TaskFailedEvent)
 
 
@@ -102,9 +107,21 @@ def _board_after_build(settings, tests_per_model: dict[str, list[str]]) -> dict:
 
     board = NodeStatusBoard(tests_per_model)
     project = str(settings.dbt_project_dir)
-    args = ["build", "--select", "stg_associations__reports", "stg_reference__departements",
-            "--indirect-selection", "cautious", "--project-dir", project,
-            "--profiles-dir", project, "--target", "duckdb", "--quiet"]  # fmt: skip
+    args = [
+        "build",
+        "--select",
+        "stg_associations__reports",
+        "stg_reference__departements",
+        "--indirect-selection",
+        "cautious",
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        project,
+        "--target",
+        "duckdb",
+        "--quiet",
+    ]
     with dbt_environment(settings):
         dbtRunner(callbacks=[board.on_event]).invoke(args)
     return board.snapshot()
@@ -133,8 +150,9 @@ def test_the_board_reports_each_model_and_its_tests_from_dbt_events(loaded_wareh
     assert snapshot["nodes"][reports] == "success"
     assert snapshot["tests"][reports] == "pass"
     # Every test dbt ran is on the board, each with its own status.
-    assert all(snapshot["nodes"][t] == "pass" for t in tests_per_model[reports]
-               if t in snapshot["nodes"])  # fmt: skip
+    assert all(
+        snapshot["nodes"][t] == "pass" for t in tests_per_model[reports] if t in snapshot["nodes"]
+    )
     assert not snapshot["messages"]
 
 

@@ -132,8 +132,12 @@ def test_dag_file_parses_fast_with_an_empty_variable_store(dag_file: Path, tmp_p
     env["AIRFLOW_HOME"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "-c", _MEASURE, str(dag_file)],
-        capture_output=True, text=True, env=env, timeout=120, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     print(f"{dag_file.name}: parsed in {measured['seconds']:.3f}s")
     assert measured["errors"] == {}
@@ -149,8 +153,18 @@ def test_the_weekly_alerts_schedule_is_a_setting(tmp_path: Path) -> None:
         "t = bag.dags['weekly_pilot_alerts'].timetable\n"
         "print(t.summary, t._timezone.name if hasattr(t._timezone, 'name') else t._timezone)\n"
     )
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "VIGIE_ALERTS_CRON": "30 6 * * 2",
-           "VIGIE_ALERTS_TIMEZONE": "America/Cayenne"}  # fmt: skip
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, timeout=120, check=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path),
+        "VIGIE_ALERTS_CRON": "30 6 * * 2",
+        "VIGIE_ALERTS_TIMEZONE": "America/Cayenne",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
     assert result.stdout.strip().splitlines()[-1] == "30 6 * * 2 America/Cayenne"

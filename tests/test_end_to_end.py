@@ -44,13 +44,28 @@ def _amount(text: str) -> float:
 
 # Column names, programme D and vidéoprotection as each CSV shape of the sample writes them.
 SHAPE_CSV = {
-    1: ("utf-8", ";", ("programme", "nature", "montant_attribue", "codes_qpv", "zsp"),
-        "D", "videoprotection"),
-    2: ("cp1252", ";", ("Programme", "Nature", "Montant attribué", "QPV", "ZSP"),
-        "Prévention de la délinquance", "Vidéo-protection"),
-    3: ("utf-8-sig", ",", ("axe", "type_action", "montant", "quartiers", "code_zsp"),
-        "D", "videoprotection"),
-}  # fmt: skip
+    1: (
+        "utf-8",
+        ";",
+        ("programme", "nature", "montant_attribue", "codes_qpv", "zsp"),
+        "D",
+        "videoprotection",
+    ),
+    2: (
+        "cp1252",
+        ";",
+        ("Programme", "Nature", "Montant attribué", "QPV", "ZSP"),
+        "Prévention de la délinquance",
+        "Vidéo-protection",
+    ),
+    3: (
+        "utf-8-sig",
+        ",",
+        ("axe", "type_action", "montant", "quartiers", "code_zsp"),
+        "D",
+        "videoprotection",
+    ),
+}
 
 
 def independent_share(path: Path, shape: int) -> float:
@@ -107,9 +122,12 @@ def airflow_standalone(env: dict[str, str]) -> Iterator[str]:
     log = open(Path(env["AIRFLOW_HOME"]) / "standalone.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "vigie.cli", "airflow", "standalone"],
-        cwd=PROJECT, env={**env, "AIRFLOW__API__PORT": str(port)},
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        cwd=PROJECT,
+        env={**env, "AIRFLOW__API__PORT": str(port)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -142,8 +160,12 @@ def test_vigie_run_through_airflow_reports_the_right_shares(sample, tmp_path: Pa
     }
     result = subprocess.run(
         [sys.executable, "-m", "vigie.cli", "run", "--serve-sample-api"],
-        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     for dag_id in cli.PIPELINE:

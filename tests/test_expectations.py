@@ -68,15 +68,18 @@ def test_suite_counts_agree_with_row_verdicts_on_a_batch(rows_93, tmp_path: Path
     fipd = runs["fipd"]
     assert (fipd.rows, fipd.files) == (12 + 4, 2)
     unexpected = {(o.expectation, o.column): o.unexpected for o in fipd.outcomes}
-    assert unexpected == {**{k: 0 for k in unexpected}, **{
-        ("expect_column_values_to_be_between", "montant_attribue"): 1,
-        ("expect_column_pair_values_a_to_be_greater_than_b", "montant_attribue"): 1,
-        ("expect_compound_columns_to_be_unique", "numero_dossier"): 2,
-        ("expect_column_values_to_be_in_set", "programme"): 1,
-        ("expect_column_values_to_match_regex", "code_commune"): 1,
-        ("expect_column_values_to_match_regex", "codes_qpv"): 1,
-        ("expect_column_values_to_not_be_null", "porteur"): 1,
-    }}  # fmt: skip
+    assert unexpected == {
+        **{k: 0 for k in unexpected},
+        **{
+            ("expect_column_values_to_be_between", "montant_attribue"): 1,
+            ("expect_column_pair_values_a_to_be_greater_than_b", "montant_attribue"): 1,
+            ("expect_compound_columns_to_be_unique", "numero_dossier"): 2,
+            ("expect_column_values_to_be_in_set", "programme"): 1,
+            ("expect_column_values_to_match_regex", "code_commune"): 1,
+            ("expect_column_values_to_match_regex", "codes_qpv"): 1,
+            ("expect_column_values_to_not_be_null", "porteur"): 1,
+        },
+    }
     assert not fipd.success
     contrats = runs["contrats"]
     found = {(o.expectation, o.column): o.unexpected for o in contrats.outcomes if o.unexpected}

@@ -66,9 +66,15 @@ def _ingest(settings: Settings, run_id: str) -> None:
 def _marts(settings: Settings) -> dict[str, pd.DataFrame]:
     """Every dbt mart, its rows as text in a canonical order."""
     with Warehouse(settings).transaction() as tx:
-        names = [n for (n,) in tx.fetchall(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
-            "AND table_name <> 'weekly_alerts' ORDER BY table_name")]  # fmt: skip
+        tables = tx.fetchall(
+            """
+            SELECT table_name
+            FROM information_schema.tables
+            WHERE table_schema = 'marts' AND table_name <> 'weekly_alerts'
+            ORDER BY table_name
+            """
+        )
+        names = [n for (n,) in tables]
         frames = {name: tx.fetch_frame(f"SELECT * FROM marts.{name}") for name in names}
     out = {}
     for name, frame in frames.items():

@@ -58,8 +58,9 @@ class Topology:
 
     @property
     def settings(self):
-        return make_settings(self.tmp, VIGIE_WAREHOUSE_URL=self.warehouse_url,
-                             VIGIE_LANDING_URL=str(self.landing))  # fmt: skip
+        return make_settings(
+            self.tmp, VIGIE_WAREHOUSE_URL=self.warehouse_url, VIGIE_LANDING_URL=str(self.landing)
+        )
 
     def land(self, departements: list[str]) -> list[Path]:
         """Copy those départements' prefecture files into the landing zone (times kept)."""
@@ -95,7 +96,8 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         PoliceApiServer(frame, token=DEMO_TOKEN) as police,
     ):
         cluster = LocalCluster(
-            home=tmp / "processes", broker_url=BROKER,
+            home=tmp / "processes",
+            broker_url=BROKER,
             metadata_url=metadata.replace("postgresql://", "postgresql+psycopg2://"),
             env={
                 "VIGIE_LANDING_URL": str(landing),
@@ -110,7 +112,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
                 "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
             },
-        )  # fmt: skip
+        )
         with cluster:
             yield Topology(cluster, warehouse_url, landing, staging, smtp_port, tmp, sample)
 
@@ -124,8 +126,9 @@ def _first_run(api, dag_id: str, timeout: float = 120) -> dict:
     pytest.fail(f"the scheduler created no {dag_id} run within {timeout:.0f} s")
 
 
-def _wait_for_task_state(api, dag_id: str, run_id: str, task_id: str, states: set[str],
-                         timeout: float = 600) -> dict:  # fmt: skip
+def _wait_for_task_state(
+    api, dag_id: str, run_id: str, task_id: str, states: set[str], timeout: float = 600
+) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for ti in api.task_instances(dag_id, run_id):
@@ -142,8 +145,11 @@ def test_weekly_flow_through_the_rest_api_with_the_relay_down_at_first(
 ) -> None:
     api = topology.cluster.api
     topology.land(FLOW_DEPARTEMENTS)
-    ingests = ("ingest_prefecture_exports", "ingest_police_population",
-               "ingest_association_reports")  # fmt: skip
+    ingests = (
+        "ingest_prefecture_exports",
+        "ingest_police_population",
+        "ingest_association_reports",
+    )
     for dag_id in ingests:
         api.unpause(dag_id)  # DAGs start paused; unpausing also schedules their latest interval
     run_ids = {dag_id: api.trigger(dag_id) for dag_id in ingests}
@@ -164,8 +170,9 @@ def test_weekly_flow_through_the_rest_api_with_the_relay_down_at_first(
     api.unpause("weekly_pilot_alerts")
     run = _first_run(api, "weekly_pilot_alerts")
     run_id = run["dag_run_id"]
-    failed_try = _wait_for_task_state(api, "weekly_pilot_alerts", run_id, "send_pilot_emails",
-                                      {"up_for_retry"})  # fmt: skip
+    failed_try = _wait_for_task_state(
+        api, "weekly_pilot_alerts", run_id, "send_pilot_emails", {"up_for_retry"}
+    )
     assert failed_try["try_number"] == 1
     with smtp_server(topology.smtp_port) as (mailbox, _):
         run = api.wait_for_run("weekly_pilot_alerts", run_id, 600)
@@ -187,8 +194,10 @@ def test_weekly_flow_through_the_rest_api_with_the_relay_down_at_first(
     with psycopg2.connect(topology.warehouse_url) as con, con.cursor() as cur:
         cur.execute("SELECT outcome, count(*) FROM audit.email_sends GROUP BY outcome")
         outcomes = dict(cur.fetchall())
-        cur.execute("SELECT count(DISTINCT check_name) FROM marts.weekly_alerts "
-                    "WHERE week_start = %s", (monday.date(),))  # fmt: skip
+        cur.execute(
+            "SELECT count(DISTINCT check_name) FROM marts.weekly_alerts WHERE week_start = %s",
+            (monday.date(),),
+        )
         checks = cur.fetchone()[0]
     assert outcomes.get("sent") == len(expected), outcomes
     assert checks >= 4
@@ -209,9 +218,13 @@ def _wait_for_writer(database_url: str, timeout: float = 300) -> list[int]:
         with con.cursor() as cur:
             while time.monotonic() < deadline:
                 cur.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s "
-                    "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL", (database,),
-                )  # fmt: skip
+                    """
+                    SELECT pid
+                    FROM pg_stat_activity
+                    WHERE datname = %s AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
+                    """,
+                    (database,),
+                )
                 pids = [pid for (pid,) in cur.fetchall()]
                 if pids:
                     return pids
@@ -230,18 +243,27 @@ def _trigger_load(topology: Topology, departements: list[str]) -> tuple[str, lis
 def _assert_each_file_loaded_once_and_whole(topology: Topology, landed: list[Path]) -> None:
     import hashlib
 
-    digests = {hashlib.sha256(p.read_bytes()).hexdigest(): p.name
-               for p in _archived(topology, landed)}  # fmt: skip
+    digests = {
+        hashlib.sha256(p.read_bytes()).hexdigest(): p.name for p in _archived(topology, landed)
+    }
     assert len(digests) == len(landed), "every landed file was archived"
     with psycopg2.connect(topology.warehouse_url) as con, con.cursor() as cur:
         cur.execute(
-            "SELECT f.source_file_sha256, f.status, f.rows_loaded, "
-            "(SELECT count(*) FROM raw.prefecture_fipd_actions a "
-            " WHERE a.source_file_sha256 = f.source_file_sha256) + "
-            "(SELECT count(*) FROM raw.prefecture_contrats_de_ville c "
-            " WHERE c.source_file_sha256 = f.source_file_sha256) "
-            "FROM audit.file_loads f WHERE f.source_file_sha256 = ANY(%s)", (list(digests),),
-        )  # fmt: skip
+            """
+            SELECT
+                f.source_file_sha256, f.status, f.rows_loaded,
+                (
+                    SELECT count(*) FROM raw.prefecture_fipd_actions a
+                    WHERE a.source_file_sha256 = f.source_file_sha256
+                ) + (
+                    SELECT count(*) FROM raw.prefecture_contrats_de_ville c
+                    WHERE c.source_file_sha256 = f.source_file_sha256
+                )
+            FROM audit.file_loads f
+            WHERE f.source_file_sha256 = ANY(%s)
+            """,
+            (list(digests),),
+        )
         records = cur.fetchall()
         cur.execute(
             "SELECT count(*) FROM (SELECT source_file_sha256, source_sheet, source_row "
@@ -260,8 +282,12 @@ def _archived(topology: Topology, landed: list[Path]) -> list[Path]:
     names = {p.name for p in landed}
     archive = topology.tmp / "archive"
     quarantine = topology.tmp / "quarantine"
-    return [p for root in (archive, quarantine) for p in root.rglob("*__fipd_*")
-            if p.name.split("__", 1)[1] in names]  # fmt: skip
+    return [
+        p
+        for root in (archive, quarantine)
+        for p in root.rglob("*__fipd_*")
+        if p.name.split("__", 1)[1] in names
+    ]
 
 
 def test_a_worker_killed_mid_load_is_retried_on_the_other_without_duplicates(
@@ -269,8 +295,9 @@ def test_a_worker_killed_mid_load_is_retried_on_the_other_without_duplicates(
 ) -> None:
     cluster, api = topology.cluster, topology.cluster.api
     run_id, landed = _trigger_load(topology, KILL_DEPARTEMENTS)
-    load = _wait_for_task_state(api, "ingest_prefecture_exports", run_id,
-                                "load_landed_files", {"running"})  # fmt: skip
+    load = _wait_for_task_state(
+        api, "ingest_prefecture_exports", run_id, "load_landed_files", {"running"}
+    )
     _wait_for_writer(topology.warehouse_url)
     worker = cluster.worker_running(load["id"])
     assert worker, "the running load is found in a worker's process tree"
@@ -280,8 +307,10 @@ def test_a_worker_killed_mid_load_is_retried_on_the_other_without_duplicates(
     finally:
         cluster.start_worker(int(worker.removeprefix("worker")))
     assert run["state"] == "success"
-    tries = {t["task_id"]: t["try_number"] for t in api.task_instances(
-        "ingest_prefecture_exports", run_id)}  # fmt: skip
+    tries = {
+        t["task_id"]: t["try_number"]
+        for t in api.task_instances("ingest_prefecture_exports", run_id)
+    }
     assert tries["load_landed_files"] >= 2, "the killed try was retried"
     _assert_each_file_loaded_once_and_whole(topology, landed)
 
@@ -289,8 +318,7 @@ def test_a_worker_killed_mid_load_is_retried_on_the_other_without_duplicates(
 def test_connections_dropped_mid_load_leave_no_partial_file(topology: Topology) -> None:
     api = topology.cluster.api
     run_id, landed = _trigger_load(topology, DROP_DEPARTEMENTS)
-    _wait_for_task_state(api, "ingest_prefecture_exports", run_id, "load_landed_files",
-                         {"running"})  # fmt: skip
+    _wait_for_task_state(api, "ingest_prefecture_exports", run_id, "load_landed_files", {"running"})
     pids = _wait_for_writer(topology.warehouse_url)
     admin = psycopg2.connect(topology.warehouse_url)
     admin.autocommit = True
@@ -300,7 +328,9 @@ def test_connections_dropped_mid_load_leave_no_partial_file(topology: Topology) 
     admin.close()
     run = api.wait_for_run("ingest_prefecture_exports", run_id, 600)
     assert run["state"] == "success"
-    tries = {t["task_id"]: t["try_number"] for t in api.task_instances(
-        "ingest_prefecture_exports", run_id)}  # fmt: skip
+    tries = {
+        t["task_id"]: t["try_number"]
+        for t in api.task_instances("ingest_prefecture_exports", run_id)
+    }
     assert tries["load_landed_files"] >= 2, "the try whose connection died failed, then retried"
     _assert_each_file_loaded_once_and_whole(topology, landed)

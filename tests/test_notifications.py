@@ -20,7 +20,7 @@ FAILING_DAG = textwrap.dedent('''
     """A DAG whose only task fails: the data engineers must hear of it (airflow)."""
     import pendulum
     from airflow.sdk import dag, task
-    from vigie.orchestration.assets import DEFAULT_ARGS
+    from vigie.orchestration.defaults import DEFAULT_ARGS
 
     @dag(dag_id="always_fails", start_date=pendulum.datetime(2026, 1, 1), schedule=None,
          default_args={**DEFAULT_ARGS, "retries": 0})
@@ -32,8 +32,10 @@ FAILING_DAG = textwrap.dedent('''
 
     always_fails()
 ''')
-RUN = "from airflow.dag_processing.dagbag import DagBag; import sys; " \
-      "DagBag(dag_folder=sys.argv[1]).get_dag('always_fails').test()"  # fmt: skip
+RUN = (
+    "from airflow.dag_processing.dagbag import DagBag; import sys; "
+    "DagBag(dag_folder=sys.argv[1]).get_dag('always_fails').test()"
+)
 
 
 def test_a_failed_task_reaches_the_engineers_not_the_pilots(tmp_path: Path) -> None:
@@ -50,10 +52,20 @@ def test_a_failed_task_reaches_the_engineers_not_the_pilots(tmp_path: Path) -> N
             "VIGIE_ENGINEERS_EMAIL": "data@vigie.example, astreinte@vigie.example",
             "VIGIE_OUTBOX_DIR": str(tmp_path / "outbox"),
         }
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True,
-                       capture_output=True, timeout=180)  # fmt: skip
-        subprocess.run([sys.executable, "-c", RUN, str(dags)], env=env, cwd=PROJECT,
-                       capture_output=True, timeout=180)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
+        subprocess.run(
+            [sys.executable, "-c", RUN, str(dags)],
+            env=env,
+            cwd=PROJECT,
+            capture_output=True,
+            timeout=180,
+        )
     assert mailbox.recipients() == ["astreinte@vigie.example", "data@vigie.example"]
     ((_, notice),) = mailbox.received
     body = notice.get_body(("plain",)).get_content()
@@ -68,9 +80,11 @@ def test_quarantined_files_of_the_week_are_listed_for_the_engineers(tmp_path: Pa
     tasks.refresh_reference(settings)  # creates the audit tables
     now = datetime.now(UTC)
     with Warehouse(settings).transaction() as tx:
-        for name, status, when in (("fipd_93_2026.csv", "quarantined", now),
-                                   ("old.csv", "quarantined", now - timedelta(days=9)),
-                                   ("fine.csv", "loaded", now)):  # fmt: skip
+        for name, status, when in (
+            ("fipd_93_2026.csv", "quarantined", now),
+            ("old.csv", "quarantined", now - timedelta(days=9)),
+            ("fine.csv", "loaded", now),
+        ):
             tx.execute(
                 "INSERT INTO audit.file_loads (source_file_sha256, source_file_name, source, "
                 "kind, status, reason, rows_read, rows_loaded, rows_rejected, received_at) "
@@ -95,8 +109,9 @@ def test_the_notice_is_kept_in_the_outbox_when_the_relay_is_down(
 
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_conn_uri(free_port()))  # nobody there
     settings = make_settings(tmp_path, VIGIE_ENGINEERS_EMAIL="data@vigie.example")
-    where = send_to_engineers("weekly_pilot_alerts.send_pilot_emails failed", "relay down",
-                              settings)  # fmt: skip
+    where = send_to_engineers(
+        "weekly_pilot_alerts.send_pilot_emails failed", "relay down", settings
+    )
     kept = list((tmp_path / "outbox" / ENGINEERS_DIR).glob("*.eml"))
     assert [str(p) for p in kept] == [where]
     assert b"relay down" in kept[0].read_bytes()

@@ -22,9 +22,18 @@ NBSP, NNBSP = "\u00a0", "\u202f"
 
 @pytest.mark.parametrize(
     "text",
-    ["12500.50", "12 500,50", f"12{NBSP}500,50 €", f"12{NNBSP}500,50", "12.500,50",
-     "12,500.50", "EUR 12500,50", "12500,50EUR", " 12500.5 "],
-)  # fmt: skip
+    [
+        "12500.50",
+        "12 500,50",
+        f"12{NBSP}500,50 €",
+        f"12{NNBSP}500,50",
+        "12.500,50",
+        "12,500.50",
+        "EUR 12500,50",
+        "12500,50EUR",
+        " 12500.5 ",
+    ],
+)
 def test_money_spellings_of_the_contract_read_the_same(text: str) -> None:
     values, ok, negative = parse_money(pd.Series([text]))
     assert ok.iloc[0] and not negative.iloc[0]
@@ -68,9 +77,19 @@ def test_money_property_french_and_english_groupings_round_trip(euros: int, cent
 
 @pytest.mark.parametrize(
     ("text", "fraction"),
-    [("75", 0.75), ("75 %", 0.75), ("75,5%", 0.755), ("0.755", 0.755), ("0,755", 0.755),
-     ("1", 0.01), ("1.0", 1.0), ("100", 1.0), ("0", 0.0), ("0,5 %", 0.005)],
-)  # fmt: skip
+    [
+        ("75", 0.75),
+        ("75 %", 0.75),
+        ("75,5%", 0.755),
+        ("0.755", 0.755),
+        ("0,755", 0.755),
+        ("1", 0.01),
+        ("1.0", 1.0),
+        ("100", 1.0),
+        ("0", 0.0),
+        ("0,5 %", 0.005),
+    ],
+)
 def test_percentage_fraction_or_percent_rule(text: str, fraction: float) -> None:
     values, ok = parse_percentage(pd.Series([text]))
     assert ok.iloc[0]
@@ -125,8 +144,10 @@ def test_enum_labels_ignore_case_accents_and_punctuation() -> None:
 
 def test_excel_leading_zero_protection_is_unwrapped() -> None:
     assert unwrap_excel(pd.Series(['="01053"', "01053", '="2A004"'])).tolist() == [
-        "01053", "01053", "2A004",
-    ]  # fmt: skip
+        "01053",
+        "01053",
+        "2A004",
+    ]
 
 
 def test_luhn_accepts_real_siret_and_refuses_a_typo() -> None:
@@ -156,11 +177,16 @@ def test_luhn_ignores_spaces_and_refuses_blanks_and_non_digits() -> None:
 
 @pytest.mark.parametrize(
     ("label", "canonical"),
-    [("Montant attribué", "montant_attribue"), ("MONTANT_ATTRIBUE", "montant_attribue"),
-     ("montant-attribue", "montant_attribue"), ("Intitulé de l'action", "intitule_action"),
-     ("Porteur du projet", "porteur"), ("N° dossier", "numero_dossier"),
-     ("Département", "code_departement")],
-)  # fmt: skip
+    [
+        ("Montant attribué", "montant_attribue"),
+        ("MONTANT_ATTRIBUE", "montant_attribue"),
+        ("montant-attribue", "montant_attribue"),
+        ("Intitulé de l'action", "intitule_action"),
+        ("Porteur du projet", "porteur"),
+        ("N° dossier", "numero_dossier"),
+        ("Département", "code_departement"),
+    ],
+)
 def test_header_synonyms_with_the_contract_tolerance(label: str, canonical: str) -> None:
     index = synonym_index(
         {

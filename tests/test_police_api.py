@@ -185,14 +185,19 @@ def test_truncated_json_is_a_clear_error_and_nothing_is_half_loaded(server, sett
     ("body", "message"),
     [
         (b'{"page": 1, "total": 3, "donnees": []}', "lacks pages"),
-        (b'{"page": 1, "pages": 1, "total": 1, "donnees": [{"mois": "2025-01"}]}',
-         "a row lacks code_departement, force, indicateur, valeur, publie_le"),
-        (b'[1, 2, 3]', "not a JSON object"),
-        (b'{"page": 1, "pages": 1, "total": 1, "donnees": [{"code_departement": "93", '
-         b'"mois": "2025-01", "force": "PN", "indicateur": "x", "valeur": -3, '
-         b'"publie_le": "2025-02-12"}]}', "valeur=-3"),
+        (
+            b'{"page": 1, "pages": 1, "total": 1, "donnees": [{"mois": "2025-01"}]}',
+            "a row lacks code_departement, force, indicateur, valeur, publie_le",
+        ),
+        (b"[1, 2, 3]", "not a JSON object"),
+        (
+            b'{"page": 1, "pages": 1, "total": 1, "donnees": [{"code_departement": "93", '
+            b'"mois": "2025-01", "force": "PN", "indicateur": "x", "valeur": -3, '
+            b'"publie_le": "2025-02-12"}]}',
+            "valeur=-3",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_body_of_the_wrong_shape_is_a_clear_error(server, settings, body, message) -> None:
     server.add_fault(Fault(body=body))
     with pytest.raises(PoliceApiShapeError, match=message):
@@ -248,8 +253,9 @@ def test_a_login_in_the_connection_never_replaces_the_bearer_token(server, setti
     monkeypatch.setenv(
         "AIRFLOW_CONN_VIGIE_POLICE_API", f"http://svc-vigie:{TOKEN}@127.0.0.1:{server.port}"
     )
-    report = police_loader.run_api("run-1", settings, config_from_connection(page_size=PAGE),
-                                 today=TODAY)  # fmt: skip
+    report = police_loader.run_api(
+        "run-1", settings, config_from_connection(page_size=PAGE), today=TODAY
+    )
     assert report["rows_inserted"] == 168
     assert {status for _, status in server.requests} == {200}
 
@@ -271,9 +277,11 @@ def test_pages_served_from_a_parquet_file_are_those_of_the_frame(tmp_path) -> No
         with PoliceApiServer(source, token=TOKEN) as server:
             config = ApiConfig(base_url=server.url, token=TOKEN, page_size=700)
             with PoliceApiClient(config) as client:
-                fetched.append([
-                    [page.rows for page in client.fetch(depuis, "2025-04")]
-                    for depuis in (None, "2025-02")
-                ])  # fmt: skip
+                fetched.append(
+                    [
+                        [page.rows for page in client.fetch(depuis, "2025-04")]
+                        for depuis in (None, "2025-02")
+                    ]
+                )
     assert fetched[0] == fetched[1]
     assert sum(len(rows) for rows in fetched[1][0]) == len(frame)

@@ -87,8 +87,15 @@ def test_revision_keeps_history_and_the_latest_wins_in_the_mart(server, settings
     third = police_loader.run_api("run-3", settings, _config(server), today=TODAY)
     assert third["rows_inserted"] == 0  # same publications again: nothing new
 
-    history = _query(settings, f"SELECT valeur, dag_run_id FROM raw.police_population_indicators "
-                               f"WHERE {_where(KEY)} ORDER BY publie_le")  # fmt: skip
+    history = _query(
+        settings,
+        f"""
+        SELECT valeur, dag_run_id
+        FROM raw.police_population_indicators
+        WHERE {_where(KEY)}
+        ORDER BY publie_le
+        """,
+    )
     assert history["valeur"].tolist() == [old_value, old_value - 1]
     assert history["dag_run_id"].tolist() == ["run-1", "run-2"]
 
@@ -96,9 +103,12 @@ def test_revision_keeps_history_and_the_latest_wins_in_the_mart(server, settings
     _build_mart(settings)
     mart = _query(settings, "SELECT * FROM marts.police_population_monthly")
     assert len(mart) == 168 + 2  # one row per key: history is not counted twice
-    row = mart[(mart.code_departement == "2A") & (mart.force == "GN")
-               & (mart.indicateur == KEY["indicateur"])
-               & (pd.to_datetime(mart.mois) == pd.Timestamp("2025-03-01"))]  # fmt: skip
+    row = mart[
+        (mart.code_departement == "2A")
+        & (mart.force == "GN")
+        & (mart.indicateur == KEY["indicateur"])
+        & (pd.to_datetime(mart.mois) == pd.Timestamp("2025-03-01"))
+    ]
     assert row["valeur"].tolist() == [old_value - 1] and row["nb_publications"].tolist() == [2]
     unknown = mart[mart.indicateur == "drones_de_surveillance"]
     assert len(unknown) == 2 and not unknown["indicateur_connu"].any()
@@ -111,9 +121,15 @@ def test_evolution_is_a_fraction_of_last_years_value(settings, tmp_path) -> None
         police_loader.run_api("run-1", settings, _config(server), today=TODAY)
     tasks.refresh_reference(settings)
     _build_mart(settings)
-    mart = _query(settings, "SELECT force, valeur, valeur_annee_precedente, evolution "
-                            "FROM marts.police_population_monthly "
-                            "WHERE valeur_annee_precedente IS NOT NULL ORDER BY force")  # fmt: skip
+    mart = _query(
+        settings,
+        """
+        SELECT force, valeur, valeur_annee_precedente, evolution
+        FROM marts.police_population_monthly
+        WHERE valeur_annee_precedente IS NOT NULL
+        ORDER BY force
+        """,
+    )
     assert mart["force"].tolist() == ["GN", "PN"]
     assert mart["evolution"].astype(float).round(4).tolist() == [-0.4, -0.25]
 
@@ -148,8 +164,10 @@ def test_csv_fallback_follows_the_common_file_rules(settings) -> None:
     folder = Path(settings.landing_url) / "police_population"
     folder.mkdir(parents=True)
     lines = ["Département;Mois;Force;Indicateur;Valeur;Date publication"]
-    lines += [f"93;2025-{m:02d};Police nationale;intervenants_sociaux;{m};2025-{m + 1:02d}-12"
-              for m in range(1, 11)]  # fmt: skip
+    lines += [
+        f"93;2025-{m:02d};Police nationale;intervenants_sociaux;{m};2025-{m + 1:02d}-12"
+        for m in range(1, 11)
+    ]
     lines += ["20;2025-11;PN;intervenants_sociaux;3;2025-12-12", "93;2025-13;GN;x;1;2026-01-12"]
     lines += ["93;2025-12;gn;drones;1 200;2026-01-12T09:00:00+01:00"]
     (folder / "export.csv").write_bytes("\n".join(lines).encode("cp1252"))
@@ -159,8 +177,9 @@ def test_csv_fallback_follows_the_common_file_rules(settings) -> None:
     assert report["unknown_indicators"] == {"drones": 1}
     rejects = _query(settings, "SELECT column_name, reason FROM audit.load_rejects")
     assert sorted(map(tuple, rejects.values.tolist())) == [
-        ("code_departement", "invalid_departement"), ("mois", "invalid_mois"),
-    ]  # fmt: skip
+        ("code_departement", "invalid_departement"),
+        ("mois", "invalid_mois"),
+    ]
     raw = _query(settings, "SELECT * FROM raw.police_population_indicators ORDER BY source_row")
     assert raw["force"].tolist()[-1] == "GN" and raw["valeur"].tolist()[-1] == 1200
     assert set(raw["source"]) == {"csv"}

@@ -85,16 +85,26 @@ def test_same_dossier_number_in_two_files_is_not_a_duplicate(settings, rows_93) 
     assert reports["c_2021.csv"]["status"] == "loaded_with_rejects"
     assert reports["c_2021.csv"]["rejects_by_reason"] == {"duplicate_dossier": 2}
     rejects = _query(
-        settings, "SELECT source_file_name, source_row, value FROM audit.load_rejects "
-        "WHERE reason = 'duplicate_dossier' ORDER BY source_row",
-    )  # fmt: skip
+        settings,
+        """
+        SELECT source_file_name, source_row, value
+        FROM audit.load_rejects
+        WHERE reason = 'duplicate_dossier'
+        ORDER BY source_row
+        """,
+    )
     assert list(rejects.source_file_name) == ["c_2021.csv", "c_2021.csv"]
     assert list(rejects.source_row) == [2, 6]
     assert set(rejects.value) == {rows_93[0]["numero_dossier"]}
     loaded = _query(
-        settings, "SELECT source_file_name, count(*) AS n FROM raw.prefecture_fipd_actions "
-        "GROUP BY source_file_name ORDER BY source_file_name",
-    )  # fmt: skip
+        settings,
+        """
+        SELECT source_file_name, count(*) AS n
+        FROM raw.prefecture_fipd_actions
+        GROUP BY source_file_name
+        ORDER BY source_file_name
+        """,
+    )
     assert list(loaded.n) == [4, 4, 13]
 
 
@@ -107,15 +117,17 @@ def test_same_bytes_twice_in_one_batch_load_once(settings, rows_93) -> None:
     os.utime(copy, (1_600_000_100, 1_600_000_100))
     reports = tasks.ingest_prefectures("run", settings)
     assert [(r["file"], r["status"]) for r in reports] == [
-        ("a.csv", "loaded"), ("sub/copie de a.csv", "duplicate"),
-    ]  # fmt: skip
+        ("a.csv", "loaded"),
+        ("sub/copie de a.csv", "duplicate"),
+    ]
     assert reports[0]["sha256"] == reports[1]["sha256"]
     count = _query(settings, "SELECT count(*) AS n FROM raw.prefecture_fipd_actions")["n"][0]
     assert count == len(rows_93)
     loads = _query(settings, "SELECT source_file_name, status FROM audit.file_loads")
     assert sorted(zip(loads.source_file_name, loads.status, strict=True)) == [
-        ("a.csv", "loaded"), ("copie de a.csv", "duplicate"),
-    ]  # fmt: skip
+        ("a.csv", "loaded"),
+        ("copie de a.csv", "duplicate"),
+    ]
     assert not first.exists() and not copy.exists()
 
 
@@ -132,8 +144,9 @@ def test_a_file_the_database_refuses_does_not_block_the_batch(settings, rows_93)
     assert huge_path.exists(), "the refused file stays in the landing zone"
     loads = _query(settings, "SELECT source_file_name, status FROM audit.file_loads")
     assert sorted(zip(loads.source_file_name, loads.status, strict=True)) == [
-        ("a_bon.csv", "loaded"), ("c_bon.csv", "loaded"),
-    ]  # fmt: skip
+        ("a_bon.csv", "loaded"),
+        ("c_bon.csv", "loaded"),
+    ]
     assert _query(settings, "SELECT count(*) AS n FROM raw.prefecture_fipd_actions")["n"][0] == 8
 
 

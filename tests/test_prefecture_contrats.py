@@ -37,7 +37,10 @@ def test_contrats_file_loads_with_the_labels_the_contract_maps(tmp_path: Path) -
         )
         rejects = tx.fetchall("SELECT source_row, column_name, reason FROM audit.load_rejects")
     assert loaded == {
-        "CV-93-01": "oui", "CV-93-02": "oui", "CV-93-03": "en_cours", "CV-93-04": "non",
-    }  # fmt: skip
+        "CV-93-01": "oui",
+        "CV-93-02": "oui",
+        "CV-93-03": "en_cours",
+        "CV-93-04": "non",
+    }
     # "Adopté" means oui, and oui requires the adoption date: row 6 names what is missing.
     assert rejects == [(6, "date_adoption_plan", "missing_required")]

@@ -32,22 +32,49 @@ def _rows(departement: str) -> list[dict]:
     ref = load_reference()
     qpv = ref.qpv[(ref.qpv.code_departement == departement) & (ref.qpv.geographie == "2015")]
     commune = qpv["codes_communes"].str.split("|").explode().iloc[0]
-    base = {"code_departement": departement, "annee": 2019, "zsp": "", "programme": "D",
-            "nature": "prevention_jeunes", "code_commune": commune}  # fmt: skip
+    base = {
+        "code_departement": departement,
+        "annee": 2019,
+        "zsp": "",
+        "programme": "D",
+        "nature": "prevention_jeunes",
+        "code_commune": commune,
+    }
     return [
-        {**base, "numero_dossier": f"2019-{departement}-1", "porteur": "Association A",
-         "intitule_action": "Médiation", "montant_demande": 12000.0,
-         "montant_attribue": 10500.5, "date_attribution": date(2019, 3, 14),
-         "codes_qpv": list(qpv["code_qpv"].iloc[:2]), "part_qpv": 0.4},
-        {**base, "numero_dossier": f"2019-{departement}-2", "porteur": "Commune B",
-         "intitule_action": "Chantier éducatif", "montant_demande": None,
-         "montant_attribue": 3000.0, "date_attribution": None, "codes_qpv": [],
-         "part_qpv": None},
-        {**base, "numero_dossier": f"2019-{departement}-3", "porteur": "Centre social C",
-         "intitule_action": "Accueil de loisirs", "montant_demande": 1234567.89,
-         "montant_attribue": 1234567.89, "date_attribution": date(2019, 12, 2),
-         "codes_qpv": list(qpv["code_qpv"].iloc[:1]), "part_qpv": 0.75},
-    ]  # fmt: skip
+        {
+            **base,
+            "numero_dossier": f"2019-{departement}-1",
+            "porteur": "Association A",
+            "intitule_action": "Médiation",
+            "montant_demande": 12000.0,
+            "montant_attribue": 10500.5,
+            "date_attribution": date(2019, 3, 14),
+            "codes_qpv": list(qpv["code_qpv"].iloc[:2]),
+            "part_qpv": 0.4,
+        },
+        {
+            **base,
+            "numero_dossier": f"2019-{departement}-2",
+            "porteur": "Commune B",
+            "intitule_action": "Chantier éducatif",
+            "montant_demande": None,
+            "montant_attribue": 3000.0,
+            "date_attribution": None,
+            "codes_qpv": [],
+            "part_qpv": None,
+        },
+        {
+            **base,
+            "numero_dossier": f"2019-{departement}-3",
+            "porteur": "Centre social C",
+            "intitule_action": "Accueil de loisirs",
+            "montant_demande": 1234567.89,
+            "montant_attribue": 1234567.89,
+            "date_attribution": date(2019, 12, 2),
+            "codes_qpv": list(qpv["code_qpv"].iloc[:1]),
+            "part_qpv": 0.75,
+        },
+    ]
 
 
 @pytest.mark.parametrize("departement", ["01", "2A"])
@@ -97,8 +124,11 @@ def test_calamine_and_openpyxl_read_an_export_the_same(variant, tmp_path, monkey
     monkeypatch.setattr(workbook, "calamine_available", lambda: False)
     slow = read_table(data, is_header)
     assert (fast.sheet, fast.header, fast.rows, fast.row_numbers) == (
-        slow.sheet, slow.header, slow.rows, slow.row_numbers
-    )  # fmt: skip
+        slow.sheet,
+        slow.header,
+        slow.rows,
+        slow.row_numbers,
+    )
     assert len(fast.rows) == 3 and fast.row_numbers[0] > 1
     if variant == "notes_first":
         assert fast.sheet == "Programme FIPD" and fast.row_numbers == [4, 5, 6]

@@ -17,9 +17,11 @@ from tests.prefecture_files import write_variant
 def test_list_load_archive_and_quarantine_through_a_memory_url(rows_93, tmp_path: Path) -> None:
     root = f"memory://vigie-{uuid.uuid4().hex[:8]}"
     settings = make_settings(
-        tmp_path, VIGIE_LANDING_URL=f"{root}/landing", VIGIE_GX_DIR=str(tmp_path / "gx"),
+        tmp_path,
+        VIGIE_LANDING_URL=f"{root}/landing",
+        VIGIE_GX_DIR=str(tmp_path / "gx"),
         VIGIE_GX_VALIDATE="false",
-    )  # fmt: skip
+    )
     assert settings.landing_url == f"{root}/landing"
     fs = fsspec.filesystem("memory")
     good = write_variant(tmp_path / "good.csv", rows_93, "french_cp1252").read_bytes()
@@ -42,7 +44,8 @@ def test_list_load_archive_and_quarantine_through_a_memory_url(rows_93, tmp_path
     left = fs.find(f"{root}/landing/prefectures")
     assert [p.rsplit("/", 1)[1] for p in left] == [".upload.part"]
     with Warehouse(settings).transaction() as tx:
-        loaded = tx.fetch_frame("SELECT source_file_name, count(*) AS n FROM "
-                                "raw.prefecture_fipd_actions GROUP BY 1")  # fmt: skip
+        loaded = tx.fetch_frame(
+            "SELECT source_file_name, count(*) AS n FROM raw.prefecture_fipd_actions GROUP BY 1"
+        )
     assert loaded.to_dict("records") == [{"source_file_name": "good.csv", "n": len(rows_93)}]
     fs.rm(root, recursive=True)

@@ -16,10 +16,21 @@ from tests.conftest import query_frame
 from tests.prefecture_files import VARIANTS, write_variant
 
 RAW_COLUMNS = [
-    "code_departement", "annee", "numero_dossier", "porteur", "intitule_action", "programme",
-    "nature", "montant_demande", "montant_attribue", "date_attribution", "code_commune",
-    "codes_qpv", "zsp", "part_qpv",
-]  # fmt: skip
+    "code_departement",
+    "annee",
+    "numero_dossier",
+    "porteur",
+    "intitule_action",
+    "programme",
+    "nature",
+    "montant_demande",
+    "montant_attribue",
+    "date_attribution",
+    "code_commune",
+    "codes_qpv",
+    "zsp",
+    "part_qpv",
+]
 
 
 @pytest.fixture
@@ -94,8 +105,9 @@ def test_newer_file_for_same_departement_and_year_supersedes(settings, rows_93) 
     tasks.ingest_prefectures("run", settings)
     loads = _query(settings, "SELECT source_file_name, status FROM audit.file_loads")
     assert dict(zip(loads.source_file_name, loads.status, strict=True)) == {
-        "old.csv": "superseded", "new.csv": "loaded",
-    }  # fmt: skip
+        "old.csv": "superseded",
+        "new.csv": "loaded",
+    }
     # History keeps both files' rows.
     assert _query(settings, "SELECT count(*) AS n FROM raw.prefecture_fipd_actions")["n"][0] == 7
 
@@ -120,9 +132,13 @@ def test_invalid_rows_are_rejected_with_row_column_and_reason(settings, rows_93)
     assert report["status"] == "loaded_with_rejects"
     assert (report["rows_read"], report["rows_loaded"], report["rows_rejected"]) == (20, 17, 3)
     rejects = _query(
-        settings, "SELECT source_row, column_name, value, reason, source_file_name "
-        "FROM audit.load_rejects ORDER BY source_row",
-    )  # fmt: skip
+        settings,
+        """
+        SELECT source_row, column_name, value, reason, source_file_name
+        FROM audit.load_rejects
+        ORDER BY source_row
+        """,
+    )
     got = list(zip(rejects.source_row, rejects.column_name, rejects.reason, strict=True))
     assert got[0] == (6, "code_commune", "unknown_commune")
     assert got[1] == (7, "montant_attribue", "attribue_exceeds_demande")
@@ -132,8 +148,11 @@ def test_invalid_rows_are_rejected_with_row_column_and_reason(settings, rows_93)
     # The load report an analyst queries: one line per file, counts per column and reason.
     line = _query(settings, "SELECT * FROM audit.load_reports").iloc[0]
     assert (line.source_file_name, line.status, line.rows_read, line.rows_loaded) == (
-        "with_errors.csv", "loaded_with_rejects", 20, 17,
-    )  # fmt: skip
+        "with_errors.csv",
+        "loaded_with_rejects",
+        20,
+        17,
+    )
     assert line.rejects_by_reason == (
         "code_commune:unknown_commune=1, codes_qpv:qpv_other_departement=1, "
         "montant_attribue:attribue_exceeds_demande=1"

@@ -29,11 +29,21 @@ YEAR = 2026  # the sample's "current" year: fixed, so the figures do not move wi
 CHECK_YEAR = 2019  # a year whose below-target départements the sample knows
 DEPARTEMENTS = ["2A", "2B", "48", "93", "974", "976"]
 MARTS = [
-    "dim_departement", "dim_commune", "dim_epci", "dim_qpv", "dim_zsp", "dim_contrat_de_ville",
-    "fct_fipd_action", "bridge_fipd_action_qpv", "fipd_priority_share",
-    "police_population_monthly", "contrats_de_ville", "data_freshness",
-    "association_activity", "dim_structure",
-]  # fmt: skip
+    "dim_departement",
+    "dim_commune",
+    "dim_epci",
+    "dim_qpv",
+    "dim_zsp",
+    "dim_contrat_de_ville",
+    "fct_fipd_action",
+    "bridge_fipd_action_qpv",
+    "fipd_priority_share",
+    "police_population_monthly",
+    "contrats_de_ville",
+    "data_freshness",
+    "association_activity",
+    "dim_structure",
+]
 
 CONTRATS_HEADER = (
     "Département;Année;Id contrat;Nom du contrat;SIREN EPCI;Annexe PART;Date adoption plan;Nb QPV\n"
@@ -341,9 +351,12 @@ def test_every_mart_and_column_is_documented_and_typed(duckdb_built) -> None:
             assert spec["description"] and spec["data_type"], (name, column)
             assert "(" in spec["description"] or "`" in spec["description"], (name, column)
     unit_tests = {n["name"] for n in manifest["unit_tests"].values()}
-    assert {"status_and_gap_at_the_target_boundary", "shares_of_both_measures",
-            "counted_amounts_follow_geography_scope_and_part_qpv",
-            "qpv_boundary_year_is_a_setting"} <= unit_tests  # fmt: skip
+    assert {
+        "status_and_gap_at_the_target_boundary",
+        "shares_of_both_measures",
+        "counted_amounts_follow_geography_scope_and_part_qpv",
+        "qpv_boundary_year_is_a_setting",
+    } <= unit_tests
 
 
 def test_required_mart_columns_are_not_null_in_the_database(built) -> None:
@@ -371,11 +384,12 @@ def test_required_mart_columns_are_not_null_in_the_database(built) -> None:
     assert {key: nullable.get(key) for key in required} == dict.fromkeys(required, "NO")
     tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
     redundant = [
-        n["name"] for n in tests
+        n["name"]
+        for n in tests
         if n.get("test_metadata", {}).get("name") == "not_null"
         and (n["attached_node"] or "").split(".")[-1] in MARTS
         and not n["config"].get("where")  # "required when ..." stays a test
-    ]  # fmt: skip
+    ]
     assert redundant == []  # a not_null test on a constrained column is a node for nothing
 
 
@@ -395,21 +409,32 @@ def test_a_null_in_a_required_mart_column_fails_the_model_and_keeps_the_table(
     model = project / "models" / "marts" / "fct_fipd_action.sql"
     sql = model.read_text()
     assert "cast(porteur as varchar) as porteur," in sql
-    model.write_text(sql.replace(
-        "cast(porteur as varchar) as porteur,",
-        "cast(case when numero_dossier = (select min(numero_dossier) from "
-        "{{ ref('int_fipd_actions__current') }}) then null else porteur end as varchar) "
-        "as porteur,",
-    ))  # fmt: skip
+    model.write_text(
+        sql.replace(
+            "cast(porteur as varchar) as porteur,",
+            "cast(case when numero_dossier = (select min(numero_dossier) from "
+            "{{ ref('int_fipd_actions__current') }}) then null else porteur end as varchar) "
+            "as porteur,",
+        )
+    )
     count = "SELECT count(*), count(porteur) FROM marts.fct_fipd_action"
     before = _rows(built, count)[0]
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
     with dbt_environment(built):
         result = dbtRunner().invoke(
-            ["run", "--select", "fct_fipd_action", "--project-dir", str(project),
-             "--profiles-dir", str(project), "--target", built.warehouse_kind]
-        )  # fmt: skip
+            [
+                "run",
+                "--select",
+                "fct_fipd_action",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(project),
+                "--target",
+                built.warehouse_kind,
+            ]
+        )
     assert not result.success
     (failed,) = [r for r in result.result if r.status == "error"]
     assert failed.node.name == "fct_fipd_action"
@@ -472,9 +497,20 @@ def test_the_duckdb_memory_limit_binds_the_loader_and_dbt(tmp_path: Path) -> Non
     settings = make_settings(tmp_path, VIGIE_DUCKDB_MEMORY_LIMIT="300MB")
     assert _rows(settings, "SELECT current_setting('memory_limit')") == [("286.1 MiB",)]
     project = str(settings.dbt_project_dir)
-    args = ["show", "--inline", "select current_setting('memory_limit') as memory_limit",
-            "--project-dir", project, "--profiles-dir", project, "--target", "duckdb",
-            "--output", "json", "--quiet"]  # fmt: skip
+    args = [
+        "show",
+        "--inline",
+        "select current_setting('memory_limit') as memory_limit",
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        project,
+        "--target",
+        "duckdb",
+        "--output",
+        "json",
+        "--quiet",
+    ]
     with (
         Warehouse(settings).session(),  # the loader's connection, held open
         dbt_environment(settings),

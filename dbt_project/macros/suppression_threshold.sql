@@ -1,6 +1,6 @@
 {#-
     The smallest count about people a model may show: var `suppression_threshold`, read from
-    the VIGIE_SUPPRESSION_THRESHOLD setting (contracts/outputs.md). Anything but a whole
+    the VIGIE_SUPPRESSION_THRESHOLD setting (docs/outputs.md). Anything but a whole
     number >= 1 stops the run rather than publishing counts unprotected.
 -#}
 {% macro suppression_threshold() -%}

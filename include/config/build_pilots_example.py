@@ -1,7 +1,7 @@
-"""Rebuild ``pilots.example.csv``, the shipped example pilots directory (contracts/reference.md).
+"""Rebuild ``pilots.example.csv``, the example pilots directory (docs/contracts/reference.md).
 
 Generated rather than hand-written so that every one of the 101 départements has a pilot with
-the role the convention gives it (docs: shared/domain.md), and so that a change of rule is one
+the role the convention gives it (docs/domain.md), and so that a change of rule is one
 edit here. The addresses are on ``pilotes.example`` (RFC 2606 reserves ``.example``): nothing
 sent to them can reach a real prefecture. Stdlib only; run with any Python 3:
 

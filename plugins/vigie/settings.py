@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -60,6 +61,9 @@ class Settings:
     # (``<warehouse>.tmp/``). DuckDB's own default is most of the machine, which a large police
     # fetch can reach beside the other tasks of a worker.
     duckdb_memory_limit: str = "4GB"
+    # Base URL of Vigie's pages in the Airflow UI (``https://airflow.example.gouv.fr/vigie/``),
+    # for links from outside (e-mails): vigie.ui.links. None: no absolute links.
+    public_url: str | None = None
 
     @property
     def include_dir(self) -> Path:
@@ -152,7 +156,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         gx_validate=env.get("VIGIE_GX_VALIDATE", "true").strip().lower() not in _FALSE,
         retry_delay_seconds=int(env.get("VIGIE_RETRY_DELAY_SECONDS", "60")),
         duckdb_memory_limit=env.get("VIGIE_DUCKDB_MEMORY_LIMIT", "4GB").strip() or "4GB",
+        public_url=_public_url(env.get("VIGIE_PUBLIC_URL", "")),
     )
+
+
+def _public_url(value: str) -> str | None:
+    """``VIGIE_PUBLIC_URL``: an absolute http(s) URL, kept with one trailing slash; empty: None."""
+    value = value.strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"VIGIE_PUBLIC_URL={value!r}: must be an absolute http(s) URL")
+    return value.rstrip("/") + "/"
 
 
 _FALSE = {"0", "false", "no", "off"}

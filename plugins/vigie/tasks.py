@@ -9,6 +9,8 @@ functions: the DAG files import this module when they are parsed, and parsing st
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -65,8 +67,6 @@ def ingest_prefectures(run_id: str | None = None, settings: Settings | None = No
 
 def log_load_summary(source: str, reports: list) -> dict[str, dict[str, int]]:
     """One line of counts per status and one per reject reason, after the per-file lines."""
-    from collections import Counter
-
     statuses = Counter(r.status for r in reports)
     reasons: Counter[str] = Counter()
     for report in reports:
@@ -90,8 +90,6 @@ def build_warehouse(
     is recorded or the project changed. A whole build (no ``select``) is recorded too, so the
     next ``changed_only`` build has something to compare with. Returns what ran.
     """
-    import time
-
     from vigie.warehouse import build_selection
     from vigie.warehouse.dbt_runner import run_dbt
 
@@ -173,9 +171,13 @@ def weekly_emails(day: date, settings: Settings | None = None) -> list:
                 start = record["week_start"]  # a Timestamp from DuckDB, a date from PostgreSQL
                 alerts[start.date() if hasattr(start, "date") else start].append(record)
     return build_weekly_emails(
-        week, rows, read_pilots(settings.pilots_file), settings.mail_from,
-        alert_rows=alerts[week], previous_alert_rows=alerts[week - timedelta(days=7)],
-    )  # fmt: skip
+        week,
+        rows,
+        read_pilots(settings.pilots_file),
+        settings.mail_from,
+        alert_rows=alerts[week],
+        previous_alert_rows=alerts[week - timedelta(days=7)],
+    )
 
 
 def send_weekly_emails(
@@ -195,8 +197,6 @@ def send_weekly_emails(
 
 def load_prefecture_files(run_id: str | None = None) -> dict[str, int]:
     """Every waiting prefecture file loaded or quarantined: counts per status and reject reason."""
-    from collections import Counter
-
     reports = ingest_prefectures(run_id=run_id)
     counts = Counter(report["status"] for report in reports)
     for report in reports:

@@ -47,9 +47,8 @@ _UNITS = {
 }
 
 # Week-on-week change of a row.
-NEW, ONGOING, RESOLVED, NO_LONGER_MEASURED, GONE = (
-    "new", "ongoing", "resolved", "no_longer_measured", "gone",
-)  # fmt: skip
+NEW, ONGOING, RESOLVED = "new", "ongoing", "resolved"
+NO_LONGER_MEASURED, GONE = "no_longer_measured", "gone"
 CHANGE_LABELS = {
     NEW: "nouvelle alerte",
     ONGOING: "alerte maintenue",
@@ -60,8 +59,15 @@ CHANGE_LABELS = {
 _STATUS_LABELS = {ALERT: "alerte", OK: "rien à signaler", NO_DATA: "pas de données"}
 
 # Generic ranking for checks this module does not know: bigger is worse / smaller is worse.
-_WORSE_IF_BIGGER = ("gap_eur", "days_late", "days_overdue", "jours_retard", "months_en_cours",
-                    "mois_en_cours", "months")  # fmt: skip
+_WORSE_IF_BIGGER = (
+    "gap_eur",
+    "days_late",
+    "days_overdue",
+    "jours_retard",
+    "months_en_cours",
+    "mois_en_cours",
+    "months",
+)
 _WORSE_IF_SMALLER = ("evolution",)
 _WORSE_IF_OLDER = ("since", "depuis", "en_cours_since", "last_period_end", "last_received_at")
 
@@ -154,8 +160,13 @@ class AlertRow:
 
     def worst_first_key(self) -> tuple:
         """Check by check (their severities do not compare), then worst first."""
-        return (check_order(self.check_name), _severity(self), _code_order(self.code_departement),
-                self.territory_code, self.period)  # fmt: skip
+        return (
+            check_order(self.check_name),
+            _severity(self),
+            _code_order(self.code_departement),
+            self.territory_code,
+            self.period,
+        )
 
 
 def parse_alert_rows(rows: Iterable[Mapping[str, Any]]) -> list[AlertRow]:
@@ -256,8 +267,11 @@ def compare_weeks(current: list[AlertRow], previous: list[AlertRow]) -> WeekChan
     by_period = _by_period(current, previous)
 
     def key(row: AlertRow) -> tuple[str, str, str]:
-        return (row.check_name, row.territory_code,
-                row.period if row.check_name in by_period else "")  # fmt: skip
+        return (
+            row.check_name,
+            row.territory_code,
+            row.period if row.check_name in by_period else "",
+        )
 
     before = {key(r): r for r in previous}
     compared_checks = {r.check_name for r in previous}
@@ -286,9 +300,17 @@ def compare_weeks(current: list[AlertRow], previous: list[AlertRow]) -> WeekChan
     uncompared = sorted({r.check_name for r in current} - compared_checks, key=check_order)
     return WeekChanges(
         rows=tuple(rows),
-        resolved=tuple(sorted(resolved, key=lambda r: (check_order(r.check_name),
-                                                       _code_order(r.code_departement),
-                                                       r.territory_code, r.period))),
+        resolved=tuple(
+            sorted(
+                resolved,
+                key=lambda r: (
+                    check_order(r.check_name),
+                    _code_order(r.code_departement),
+                    r.territory_code,
+                    r.period,
+                ),
+            )
+        ),
         compared=bool(previous),
         uncompared_checks=tuple(uncompared),
-    )  # fmt: skip
+    )

@@ -16,7 +16,8 @@ team, or a test, can check what a picture says without reading pixels.
 Deterministic on purpose: same data, same bytes (fixed size and dpi, matplotlib's default style
 whatever the local ``matplotlibrc``, no ``Software`` or date chunk), because the bytes go into
 the message checksum that tells the send log whether an e-mail changed. matplotlib is imported
-lazily (it costs seconds) and only the Agg canvas is used, never pyplot's global state.
+lazily (it costs seconds; numpy and Pillow with it) and only the Agg canvas is used, never
+pyplot's global state.
 """
 
 from __future__ import annotations
@@ -28,8 +29,16 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from vigie.alerts.figures import Territory
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not with the module
+    from matplotlib.artist import Artist
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Affine2D
+    from matplotlib.typing import RcKeyType
 
 DPI = 100
 WIDTH_IN = 7.2
@@ -107,7 +116,8 @@ def national_chart_data(
         Marker(t.code, f"{t.code} {t.nom}", c.annee, None if c.no_data else c.share_located)
         for _, _, _, t, _, c in rows
     )
-    reference = None if current.no_data else (f"France {current.annee}", current.share_located)
+    share = None if current.no_data else current.share_located
+    reference = None if share is None else (f"France {current.annee}", share)
     return ChartData(
         kind="national",
         title=(
@@ -195,7 +205,7 @@ class _Frame:
     def label_size(self) -> float:
         return 6.5 if self.national else 8
 
-    def figure(self):
+    def figure(self) -> tuple[Figure, FigureCanvasAgg]:
         """A blank figure of this frame's size, with its Agg canvas."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -203,7 +213,7 @@ class _Frame:
         figure = Figure(figsize=(WIDTH_IN, self.height_px / DPI), dpi=DPI)
         return figure, FigureCanvasAgg(figure)
 
-    def plot(self):
+    def plot(self) -> Affine2D:
         """x: share 0..1 across the plot; y: row index downwards, row 0 at the top (pixels)."""
         from matplotlib.transforms import Affine2D
 
@@ -212,10 +222,14 @@ class _Frame:
         return Affine2D().scale(x1 - x0, -self.row_px).translate(x0, y_top - self.row_px / 2)
 
 
-_RC = {"font.family": "DejaVu Sans", "font.size": 8, "axes.unicode_minus": False}
+_RC: dict[RcKeyType, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.unicode_minus": False,
+}
 
 
-def _style():
+def _style() -> ExitStack[bool | None]:
     """matplotlib's default style whatever the local matplotlibrc: same data, same pixels."""
     import matplotlib
     import matplotlib.style
@@ -227,7 +241,7 @@ def _style():
 
 
 @lru_cache(maxsize=16)
-def _frame_canvas(frame: _Frame):
+def _frame_canvas(frame: _Frame) -> tuple[Figure, FigureCanvasAgg, Any]:  # Any: a BufferRegion
     """The frame drawn once (grid, scale, row labels, target label, key) on its own canvas.
 
     Returns the figure, its Agg canvas and the drawn pixels as a saved region: each chart of
@@ -243,21 +257,48 @@ def _frame_canvas(frame: _Frame):
         plot, pixels = frame.plot(), Affine2D()
         span = (-0.5, frame.rows - 0.5)
         for tick in (0.0, 0.25, 0.5, 1.0):
-            figure.add_artist(Line2D([tick, tick], span, transform=plot, color="#dddddd",
-                                     linewidth=0.6))  # fmt: skip
-            figure.text(tick, -0.5, percent(tick).replace(",0", ""), transform=plot,
-                        ha="center", va="bottom", fontsize=6.5, color="#555555")  # fmt: skip
-        figure.text(frame.target, -0.5, "cible " + percent(frame.target).replace(",0", ""),
-                    transform=plot, ha="center", va="bottom", fontsize=7,
-                    fontweight="bold")  # fmt: skip
+            figure.add_artist(
+                Line2D([tick, tick], span, transform=plot, color="#dddddd", linewidth=0.6)
+            )
+            figure.text(
+                tick,
+                -0.5,
+                percent(tick).replace(",0", ""),
+                transform=plot,
+                ha="center",
+                va="bottom",
+                fontsize=6.5,
+                color="#555555",
+            )
+        figure.text(
+            frame.target,
+            -0.5,
+            "cible " + percent(frame.target).replace(",0", ""),
+            transform=plot,
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            fontweight="bold",
+        )
         for row, label in enumerate(frame.labels):
-            figure.text(-0.01, row, label, transform=plot, ha="right", va="center",
-                        fontsize=frame.label_size)  # fmt: skip
+            figure.text(
+                -0.01,
+                row,
+                label,
+                transform=plot,
+                ha="right",
+                va="center",
+                fontsize=frame.label_size,
+            )
         # The key, left to right at the bottom.
         renderer = canvas.get_renderer()
         x, y = 14.0, 16.0
-        keys = [("patch", BELOW, "sous la cible"), ("patch", ABOVE, "cible atteinte"),
-                ("dash", MARKER, "cible"), ("diamond", MARKER, frame.marker_label)]  # fmt: skip
+        keys = [
+            ("patch", BELOW, "sous la cible"),
+            ("patch", ABOVE, "cible atteinte"),
+            ("dash", MARKER, "cible"),
+            ("diamond", MARKER, frame.marker_label),
+        ]
         if frame.reference is not None:
             name, share = frame.reference
             keys.append(("dot", "#6a6a6a", f"{name} : {percent(share)}"))
@@ -265,14 +306,31 @@ def _frame_canvas(frame: _Frame):
             if kind == "patch":
                 figure.add_artist(Rectangle((x, y - 4), 14, 8, transform=pixels, color=colour))
             elif kind == "diamond":
-                figure.add_artist(Line2D([x + 7], [y], transform=pixels, marker="D",
-                                         markersize=4, color=colour, linestyle="none"))  # fmt: skip
+                figure.add_artist(
+                    Line2D(
+                        [x + 7],
+                        [y],
+                        transform=pixels,
+                        marker="D",
+                        markersize=4,
+                        color=colour,
+                        linestyle="none",
+                    )
+                )
             else:
-                figure.add_artist(Line2D([x, x + 14], [y, y], transform=pixels, color=colour,
-                                         linewidth=1.1,
-                                         linestyle="--" if kind == "dash" else ":"))  # fmt: skip
-            key = figure.text(x + 19, y, label, transform=pixels, ha="left", va="center",
-                              fontsize=7)  # fmt: skip
+                figure.add_artist(
+                    Line2D(
+                        [x, x + 14],
+                        [y, y],
+                        transform=pixels,
+                        color=colour,
+                        linewidth=1.1,
+                        linestyle="--" if kind == "dash" else ":",
+                    )
+                )
+            key = figure.text(
+                x + 19, y, label, transform=pixels, ha="left", va="center", fontsize=7
+            )
             x += 19 + key.get_window_extent(renderer).width + 16
         canvas.draw()
         background = canvas.copy_from_bbox(figure.bbox)
@@ -290,34 +348,98 @@ def _figure_artists(data: ChartData, frame: _Frame) -> list:
     span = (-0.5, frame.rows - 0.5)
     height = 0.72 if frame.national else 0.6
     size = frame.label_size
-    artists = []
+    artists: list[Artist] = []
     for row, bar in enumerate(data.bars):
         if bar.share is None:
-            artists.append(Text(0.005, row, "pas de données", transform=plot, ha="left",
-                                va="center", fontsize=size, color="#555555",
-                                style="italic"))  # fmt: skip
+            artists.append(
+                Text(
+                    0.005,
+                    row,
+                    "pas de données",
+                    transform=plot,
+                    ha="left",
+                    va="center",
+                    fontsize=size,
+                    color="#555555",
+                    style="italic",
+                )
+            )
             continue
         end = min(bar.share, 1.0)
-        artists.append(Rectangle((0, row - height / 2), end, height, transform=plot,
-                                 color=BELOW if bar.below else ABOVE, zorder=2))  # fmt: skip
+        artists.append(
+            Rectangle(
+                (0, row - height / 2),
+                end,
+                height,
+                transform=plot,
+                color=BELOW if bar.below else ABOVE,
+                zorder=2,
+            )
+        )
         inside = end >= 0.2  # the value at the bar's end, inside it: clear of markers
-        artists.append(Text(end - 0.008 if inside else end + 0.008, row, percent(bar.share),
-                            transform=plot, ha="right" if inside else "left", va="center",
-                            color="#ffffff" if inside else "#1e1e1e", fontsize=size - 0.5,
-                            zorder=4))  # fmt: skip
-    points = [(min(m.share, 1.0), row) for row, m in enumerate(data.markers)
-              if m.share is not None]  # fmt: skip
+        artists.append(
+            Text(
+                end - 0.008 if inside else end + 0.008,
+                row,
+                percent(bar.share),
+                transform=plot,
+                ha="right" if inside else "left",
+                va="center",
+                color="#ffffff" if inside else "#1e1e1e",
+                fontsize=size - 0.5,
+                zorder=4,
+            )
+        )
+    points = [(min(m.share, 1.0), row) for row, m in enumerate(data.markers) if m.share is not None]
     if points:
-        artists.append(Line2D([x for x, _ in points], [y for _, y in points], transform=plot,
-                              marker="D", color=MARKER, markersize=2.6 if frame.national else 5,
-                              linestyle="none", zorder=3))  # fmt: skip
-    artists.append(Line2D([data.target] * 2, span, transform=plot, color=MARKER,
-                          linestyle="--", linewidth=1.1, zorder=3))  # fmt: skip
+        artists.append(
+            Line2D(
+                [x for x, _ in points],
+                [y for _, y in points],
+                transform=plot,
+                marker="D",
+                color=MARKER,
+                markersize=2.6 if frame.national else 5,
+                linestyle="none",
+                zorder=3,
+            )
+        )
+    artists.append(
+        Line2D(
+            [data.target] * 2,
+            span,
+            transform=plot,
+            color=MARKER,
+            linestyle="--",
+            linewidth=1.1,
+            zorder=3,
+        )
+    )
     if data.reference is not None:
-        artists.append(Line2D([data.reference[1]] * 2, span, transform=plot, color="#6a6a6a",
-                              linestyle=":", linewidth=1.1, zorder=3))  # fmt: skip
-    artists.append(Text(14, frame.height_px - 12, data.title, transform=Affine2D(), ha="left",
-                        va="top", fontsize=9, fontweight="bold", color="#000091"))  # fmt: skip
+        artists.append(
+            Line2D(
+                [data.reference[1]] * 2,
+                span,
+                transform=plot,
+                color="#6a6a6a",
+                linestyle=":",
+                linewidth=1.1,
+                zorder=3,
+            )
+        )
+    artists.append(
+        Text(
+            14,
+            frame.height_px - 12,
+            data.title,
+            transform=Affine2D(),
+            ha="left",
+            va="top",
+            fontsize=9,
+            fontweight="bold",
+            color="#000091",
+        )
+    )
     return sorted(artists, key=lambda artist: artist.get_zorder())  # stable: creation order
 
 
@@ -348,9 +470,19 @@ def render_png(data: ChartData) -> bytes:
         for artist in artists:
             artist.set_figure(figure)
             figure.draw_artist(artist)
-        imsave(buffer, np.asarray(canvas.buffer_rgba()), format="png", origin="upper", dpi=DPI,
-               metadata={"Software": None, "Title": "Vigie",
-                         "Description": data.to_json()})  # fmt: skip
+        imsave(
+            buffer,
+            np.asarray(canvas.buffer_rgba()),
+            format="png",
+            origin="upper",
+            dpi=DPI,
+            # None omits the key (matplotlib's documented use); its stub wants str values.
+            metadata={
+                "Software": None,  # type: ignore[dict-item]
+                "Title": "Vigie",
+                "Description": data.to_json(),
+            },
+        )
     return buffer.getvalue()
 
 
@@ -359,4 +491,5 @@ def chart_data_from_png(png: bytes) -> dict:
     from PIL import Image
 
     with Image.open(io.BytesIO(png)) as image:
-        return json.loads(image.text["Description"])
+        # A PNG opens as a PngImageFile, which has ``text``; Image.open is typed as ImageFile.
+        return json.loads(image.text["Description"])  # type: ignore[attr-defined]

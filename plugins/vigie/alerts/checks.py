@@ -1,4 +1,4 @@
-"""The weekly checks of contracts/alerts.md, evaluated on the warehouse as it stands.
+"""The weekly checks of docs/alerts.md, evaluated on the warehouse as it stands.
 
 Why in Python rather than a dbt model: an alert is a snapshot of one week (what the pilots were
 told that Monday), kept as history in ``marts.weekly_alerts`` even when later loads change the
@@ -27,14 +27,34 @@ log = logging.getLogger(__name__)
 ALERTS_TABLE = "marts.weekly_alerts"
 ALERTS_DDL = [
     "CREATE SCHEMA IF NOT EXISTS marts",
-    f"""CREATE TABLE IF NOT EXISTS {ALERTS_TABLE} (
-        week_start DATE NOT NULL, check_name VARCHAR NOT NULL, territory_kind VARCHAR NOT NULL,
-        territory_code VARCHAR NOT NULL, period VARCHAR NOT NULL, code_departement VARCHAR,
-        status VARCHAR NOT NULL, message VARCHAR NOT NULL, figures VARCHAR NOT NULL,
-        lineage VARCHAR NOT NULL, evaluated_at TIMESTAMP WITH TIME ZONE NOT NULL)""",
+    f"""
+    CREATE TABLE IF NOT EXISTS {ALERTS_TABLE} (
+        week_start DATE NOT NULL,
+        check_name VARCHAR NOT NULL,
+        territory_kind VARCHAR NOT NULL,
+        territory_code VARCHAR NOT NULL,
+        period VARCHAR NOT NULL,
+        code_departement VARCHAR,
+        status VARCHAR NOT NULL,
+        message VARCHAR NOT NULL,
+        figures VARCHAR NOT NULL,
+        lineage VARCHAR NOT NULL,
+        evaluated_at TIMESTAMP WITH TIME ZONE NOT NULL
+    )
+    """,
 ]
-COLUMNS = ["week_start", "check_name", "territory_kind", "territory_code", "period",
-           "code_departement", "status", "message", "figures", "lineage"]  # fmt: skip
+COLUMNS = [
+    "week_start",
+    "check_name",
+    "territory_kind",
+    "territory_code",
+    "period",
+    "code_departement",
+    "status",
+    "message",
+    "figures",
+    "lineage",
+]
 EXPORT_MAX_AGE_DAYS = 45
 DROP_THRESHOLD = -0.20
 POSTS = ("delegues_cohesion", "intervenants_sociaux")  # "fell to 0" applies to these
@@ -49,31 +69,134 @@ INDICATOR_LABELS = {
     "plan_local_communication": "plan local de communication",
 }
 
+# The checks' queries. `?` is the only placeholder (Transaction turns it into psycopg2's `%s`
+# on PostgreSQL), so the SQL holds no other question mark and no percent sign.
+TABLE_EXISTS = """
+    SELECT count(*)
+    FROM information_schema.tables
+    WHERE table_schema = ? AND table_name = ?
+"""
+DEPARTEMENTS = """
+    SELECT code_departement, nom_departement
+    FROM reference.departements
+    ORDER BY code_departement
+"""
+# Every département for both years (current, last closed), with its share when there is one.
+FIPD_SHARES = """
+    SELECT
+        d.code_departement, d.nom_departement, y.annee,
+        s.montant_scope, s.montant_located, s.share_located, s.share_beneficiaries,
+        s.target, s.gap_eur, s.status
+    FROM reference.departements d
+    CROSS JOIN (SELECT ? AS annee UNION ALL SELECT ?) y
+    LEFT JOIN marts.fipd_priority_share s
+        ON s.code_departement = d.code_departement AND s.annee = y.annee
+    ORDER BY 1, 3
+"""
+# Only the three largest per département and year leave the database (at x10 the uncounted
+# actions are tens of thousands, and each became a Python dict).
+FIPD_UNCOUNTED_TOP3 = """
+    SELECT *
+    FROM (
+        SELECT
+            code_departement, annee, numero_dossier, porteur, montant_attribue,
+            source_file_name, source_file_sha256, source_row,
+            row_number() OVER (
+                PARTITION BY code_departement, annee
+                ORDER BY montant_attribue DESC, numero_dossier
+            ) AS rang
+        FROM marts.fct_fipd_action
+        WHERE in_scope AND counted_located = 0 AND annee IN (?, ?)
+    ) AS ranked
+    WHERE rang <= 3
+    ORDER BY code_departement, annee, rang
+"""
+FIPD_SOURCE_FILES = """
+    SELECT code_departement, annee, source_file_name, source_file_sha256, count(*) AS rows
+    FROM marts.fct_fipd_action
+    WHERE annee IN (?, ?)
+    GROUP BY 1, 2, 3, 4
+"""
+FIPD_LAST_EXPORTS = f"""
+    SELECT sender, max(received_at) AS last_received, count(*) AS files
+    FROM audit.file_loads
+    WHERE source = 'prefectures' AND kind = 'fipd' AND period = ?
+        AND status IN ({", ".join("?" for _ in RECEIVED)})
+    GROUP BY sender
+"""
+POLICE_LATEST_MONTH = """
+    SELECT max(mois)
+    FROM marts.police_population_monthly
+    WHERE mois < ?
+"""
+POLICE_MONTH_VALUES = """
+    SELECT
+        code_departement, force, indicateur, valeur, valeur_annee_precedente, evolution,
+        source, request_url, page, source_file_name, source_row
+    FROM marts.police_population_monthly
+    WHERE mois = ?
+"""
+# Each follow-up with the first time its file was received.
+CONTRATS_DE_VILLE = """
+    SELECT
+        c.code_departement, c.annee, c.contrat_id, c.nom_contrat, c.plan_radicalisation,
+        c.date_adoption_plan, c.source_file_name, c.source_row, f.received_at
+    FROM marts.contrats_de_ville c
+    LEFT JOIN (
+        SELECT source_file_sha256, min(received_at) AS received_at
+        FROM audit.file_loads
+        GROUP BY source_file_sha256
+    ) f ON f.source_file_sha256 = c.source_file_sha256
+    ORDER BY c.code_departement, c.contrat_id, c.annee
+"""
+ASSOCIATION_REPORTS = """
+    SELECT
+        siret,
+        min(structure) AS structure,
+        min(reseau) AS reseau,
+        min(code_departement) AS code_departement,
+        periode,
+        min(source_file_name) AS file,
+        max(loaded_at) AS loaded_at
+    FROM raw.association_reports
+    GROUP BY siret, periode
+"""
+
 
 def _exists(tx: Transaction, schema: str, table: str) -> bool:
-    rows = tx.fetchall(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    )
+    rows = tx.fetchall(TABLE_EXISTS, [schema, table])
     return bool(rows[0][0])
 
 
 def _departements(tx: Transaction) -> list[tuple[str, str]]:
     """(code, name) of every département of the reference, in code order."""
-    return tx.fetchall(
-        "SELECT code_departement, nom_departement FROM reference.departements "
-        "ORDER BY code_departement"
-    )
+    return tx.fetchall(DEPARTEMENTS)
 
 
-def _row(week: date, check: str, kind: str, code: str, period: str, dep: str | None,
-         status: str, message: str, figures: dict, lineage: Any) -> dict:  # fmt: skip
+def _row(
+    week: date,
+    check: str,
+    kind: str,
+    code: str,
+    period: str,
+    dep: str | None,
+    status: str,
+    message: str,
+    figures: dict,
+    lineage: Any,
+) -> dict:
     return {
-        "week_start": week, "check_name": check, "territory_kind": kind, "territory_code": code,
-        "period": period, "code_departement": dep, "status": status, "message": message,
+        "week_start": week,
+        "check_name": check,
+        "territory_kind": kind,
+        "territory_code": code,
+        "period": period,
+        "code_departement": dep,
+        "status": status,
+        "message": message,
         "figures": json.dumps(figures, ensure_ascii=False, default=str),
         "lineage": json.dumps(lineage, ensure_ascii=False, default=str),
-    }  # fmt: skip
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -94,37 +217,27 @@ def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> 
         # Before the first warehouse build: every département is without data, not passing.
         deps = _departements(tx)
         return [
-            _row(week, "fipd_share_below_target", "departement", dep, str(annee), dep, "no_data",
-                 f"{nom} ({dep}), {annee} : aucune donnée FIPD dans l'entrepôt.", {}, {})
-            for dep, nom in deps for annee in years
-        ]  # fmt: skip
-    shares = _records(tx.fetch_frame(
-        "SELECT d.code_departement, d.nom_departement, y.annee, s.montant_scope, "
-        "s.montant_located, s.share_located, s.share_beneficiaries, s.target, s.gap_eur, "
-        "s.status FROM reference.departements d CROSS JOIN (SELECT ? AS annee UNION ALL "
-        "SELECT ?) y LEFT JOIN marts.fipd_priority_share s ON s.code_departement = "
-        "d.code_departement AND s.annee = y.annee ORDER BY 1, 3",
-        years,
-    ))  # fmt: skip
-    # Only the three largest per département and year leave the database (at x10 the
-    # uncounted actions are tens of thousands, and each became a Python dict).
-    uncounted = _records(tx.fetch_frame(
-        "SELECT * FROM (SELECT code_departement, annee, numero_dossier, porteur, "
-        "montant_attribue, source_file_name, source_file_sha256, source_row, row_number() "
-        "OVER (PARTITION BY code_departement, annee ORDER BY montant_attribue DESC, "
-        "numero_dossier) AS rang FROM marts.fct_fipd_action WHERE in_scope AND "
-        "counted_located = 0 AND annee IN (?, ?)) AS ranked WHERE rang <= 3 "
-        "ORDER BY code_departement, annee, rang",
-        years,
-    ))  # fmt: skip
+            _row(
+                week,
+                "fipd_share_below_target",
+                "departement",
+                dep,
+                str(annee),
+                dep,
+                "no_data",
+                f"{nom} ({dep}), {annee} : aucune donnée FIPD dans l'entrepôt.",
+                {},
+                {},
+            )
+            for dep, nom in deps
+            for annee in years
+        ]
+    shares = _records(tx.fetch_frame(FIPD_SHARES, years))
+    uncounted = _records(tx.fetch_frame(FIPD_UNCOUNTED_TOP3, years))
     top_by_key: dict[tuple[str, int], list[dict]] = {}
     for u in uncounted:
         top_by_key.setdefault((u["code_departement"], int(u["annee"])), []).append(u)
-    files = _records(tx.fetch_frame(
-        "SELECT code_departement, annee, source_file_name, source_file_sha256, count(*) AS rows "
-        "FROM marts.fct_fipd_action WHERE annee IN (?, ?) GROUP BY 1, 2, 3, 4",
-        years,
-    ))  # fmt: skip
+    files = _records(tx.fetch_frame(FIPD_SOURCE_FILES, years))
     rows = []
     for share in shares:
         dep, annee = share["code_departement"], int(share["annee"])
@@ -133,12 +246,28 @@ def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> 
         target = share["target"] if share["target"] is not None else settings.fipd_target
         period = "année en cours" if annee == week.year else "dernière année close"
         status = {"below_target": "alert", "ok": "ok"}.get(share["status"] or "", "no_data")
-        figures = {k: share[k] for k in ("montant_scope", "montant_located", "share_located",
-                                         "share_beneficiaries", "gap_eur")}  # fmt: skip
-        figures.update(target=target, annee=annee, uncounted_top3=[
-            {"numero_dossier": u["numero_dossier"], "porteur": u["porteur"],
-             "montant_attribue": u["montant_attribue"]} for u in top
-        ])  # fmt: skip
+        figures = {
+            k: share[k]
+            for k in (
+                "montant_scope",
+                "montant_located",
+                "share_located",
+                "share_beneficiaries",
+                "gap_eur",
+            )
+        }
+        figures.update(
+            target=target,
+            annee=annee,
+            uncounted_top3=[
+                {
+                    "numero_dossier": u["numero_dossier"],
+                    "porteur": u["porteur"],
+                    "montant_attribue": u["montant_attribue"],
+                }
+                for u in top
+            ],
+        )
         name = f"{share['nom_departement']} ({dep})"
         if status == "no_data":
             message = f"{name}, {annee} ({period}) : aucune action FIPD dans le périmètre."
@@ -152,36 +281,54 @@ def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> 
             if status == "alert":
                 message += f" Il manque {format_eur(share['gap_eur'])} pour l'atteindre."
                 if top:
-                    message += " Plus grosses actions non comptées : " + "; ".join(
-                        f"{u['numero_dossier']} ({u['porteur']}, "
-                        f"{format_eur(u['montant_attribue'])})" for u in top
-                    ) + "."  # fmt: skip
+                    message += (
+                        " Plus grosses actions non comptées : "
+                        + "; ".join(
+                            f"{u['numero_dossier']} ({u['porteur']}, "
+                            f"{format_eur(u['montant_attribue'])})"
+                            for u in top
+                        )
+                        + "."
+                    )
         lineage = {
-            "files": [{"name": f["source_file_name"], "sha256": f["source_file_sha256"],
-                       "rows": f["rows"]} for f in files
-                      if (f["code_departement"], int(f["annee"])) == key],
-            "uncounted_rows": [{"file": u["source_file_name"], "row": u["source_row"]}
-                               for u in top],
-        }  # fmt: skip
-        rows.append(_row(week, "fipd_share_below_target", "departement", dep, str(annee), dep,
-                         status, message, figures, lineage))  # fmt: skip
+            "files": [
+                {
+                    "name": f["source_file_name"],
+                    "sha256": f["source_file_sha256"],
+                    "rows": f["rows"],
+                }
+                for f in files
+                if (f["code_departement"], int(f["annee"])) == key
+            ],
+            "uncounted_rows": [
+                {"file": u["source_file_name"], "row": u["source_row"]} for u in top
+            ],
+        }
+        rows.append(
+            _row(
+                week,
+                "fipd_share_below_target",
+                "departement",
+                dep,
+                str(annee),
+                dep,
+                status,
+                message,
+                figures,
+                lineage,
+            )
+        )
     return rows
 
 
 def fipd_export_missing(tx: Transaction, week: date, settings: Settings) -> list[dict]:
     """Per département: a FIPD export for the current year received in the last 45 days?"""
-    marks = ", ".join("?" for _ in RECEIVED)
-    last = {
-        r["sender"]: r for r in _records(tx.fetch_frame(
-            "SELECT sender, max(received_at) AS last_received, count(*) AS files "
-            "FROM audit.file_loads WHERE source = 'prefectures' AND kind = 'fipd' "
-            f"AND period = ? AND status IN ({marks}) GROUP BY sender",
-            [str(week.year), *RECEIVED],
-        ))
-    }  # fmt: skip
+    exports = tx.fetch_frame(FIPD_LAST_EXPORTS, [str(week.year), *RECEIVED])
+    last = {r["sender"]: r for r in _records(exports)}
     deps = _departements(tx)
-    cutoff = datetime.combine(week - timedelta(days=EXPORT_MAX_AGE_DAYS), datetime.min.time(),
-                              tzinfo=UTC)  # fmt: skip
+    cutoff = datetime.combine(
+        week - timedelta(days=EXPORT_MAX_AGE_DAYS), datetime.min.time(), tzinfo=UTC
+    )
     rows = []
     for dep, nom in deps:
         found = last.get(dep)
@@ -193,14 +340,27 @@ def fipd_export_missing(tx: Transaction, week: date, settings: Settings) -> list
             message = f"{nom} ({dep}) : aucun export FIPD {week.year} reçu."
         else:
             status = "alert" if received < cutoff else "ok"
-            message = (f"{nom} ({dep}) : dernier export FIPD {week.year} reçu le "
-                       f"{received:%d/%m/%Y}.")  # fmt: skip
+            message = (
+                f"{nom} ({dep}) : dernier export FIPD {week.year} reçu le {received:%d/%m/%Y}."
+            )
             if status == "alert":
                 message += f" Rien depuis plus de {EXPORT_MAX_AGE_DAYS} jours."
         figures = {"last_received_at": received, "max_age_days": EXPORT_MAX_AGE_DAYS}
         lineage = {"audit.file_loads": {"sender": dep, "period": str(week.year)}}
-        rows.append(_row(week, "fipd_export_missing", "departement", dep, str(week.year), dep,
-                         status, message, figures, lineage))  # fmt: skip
+        rows.append(
+            _row(
+                week,
+                "fipd_export_missing",
+                "departement",
+                dep,
+                str(week.year),
+                dep,
+                status,
+                message,
+                figures,
+                lineage,
+            )
+        )
     return rows
 
 
@@ -208,15 +368,9 @@ def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> li
     """Per département × force, the latest month published before the week."""
     if not _exists(tx, "marts", "police_population_monthly"):
         return []
-    latest = tx.fetchall(
-        "SELECT max(mois) FROM marts.police_population_monthly WHERE mois < ?", [week]
-    )[0][0]
+    latest = tx.fetchall(POLICE_LATEST_MONTH, [week])[0][0]
     deps = _departements(tx)
-    values = _records(tx.fetch_frame(
-        "SELECT code_departement, force, indicateur, valeur, valeur_annee_precedente, "
-        "evolution, source, request_url, page, source_file_name, source_row "
-        "FROM marts.police_population_monthly WHERE mois = ?", [latest],
-    )) if latest else []  # fmt: skip
+    values = _records(tx.fetch_frame(POLICE_MONTH_VALUES, [latest])) if latest else []
     by_territory: dict[tuple[str, str], list[dict]] = {}
     for value in values:
         by_territory.setdefault((value["code_departement"], value["force"]), []).append(value)
@@ -234,25 +388,58 @@ def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> li
                 status, message = "ok", f"{label}, {month} : pas de baisse de 20 % ou plus."
             else:
                 status = "alert"
-                message = f"{label}, {month} : " + "; ".join(
-                    f"{INDICATOR_LABELS.get(v['indicateur'], v['indicateur'])} "
-                    f"{_count(v['valeur_annee_precedente'])} → {_count(v['valeur'])}"
-                    + (f" ({format_share(v['evolution'])})"
-                       if v["evolution"] is not None else "")
+                message = (
+                    f"{label}, {month} : "
+                    + "; ".join(
+                        f"{INDICATOR_LABELS.get(v['indicateur'], v['indicateur'])} "
+                        f"{_count(v['valeur_annee_precedente'])} → {_count(v['valeur'])}"
+                        + (
+                            f" ({format_share(v['evolution'])})"
+                            if v["evolution"] is not None
+                            else ""
+                        )
+                        for v in fired
+                    )
+                    + "."
+                )
+            figures = {
+                "mois": month,
+                "indicators": [
+                    {
+                        "indicateur": v["indicateur"],
+                        "valeur": v["valeur"],
+                        "valeur_annee_precedente": v["valeur_annee_precedente"],
+                        "evolution": v["evolution"],
+                    }
                     for v in fired
-                ) + "."  # fmt: skip
-            figures = {"mois": month, "indicators": [
-                {"indicateur": v["indicateur"], "valeur": v["valeur"],
-                 "valeur_annee_precedente": v["valeur_annee_precedente"],
-                 "evolution": v["evolution"]} for v in fired
-            ]}  # fmt: skip
-            lineage = [{"indicateur": v["indicateur"], "source": v["source"],
-                        "request_url": v["request_url"], "page": v["page"],
-                        "file": v["source_file_name"], "row": v["source_row"]}
-                       for v in fired]  # fmt: skip
+                ],
+            }
+            lineage = [
+                {
+                    "indicateur": v["indicateur"],
+                    "source": v["source"],
+                    "request_url": v["request_url"],
+                    "page": v["page"],
+                    "file": v["source_file_name"],
+                    "row": v["source_row"],
+                }
+                for v in fired
+            ]
             territory = f"{dep}-{force}"
-            rows.append(_row(week, "police_indicator_drop", "departement_force", territory,
-                             month, dep, status, message, figures, lineage))  # fmt: skip
+            rows.append(
+                _row(
+                    week,
+                    "police_indicator_drop",
+                    "departement_force",
+                    territory,
+                    month,
+                    dep,
+                    status,
+                    message,
+                    figures,
+                    lineage,
+                )
+            )
     return rows
 
 
@@ -265,20 +452,14 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
     """
     if not _exists(tx, "marts", "contrats_de_ville"):
         return []
-    contrats = _records(tx.fetch_frame(
-        "SELECT c.code_departement, c.annee, c.contrat_id, c.nom_contrat, "
-        "c.plan_radicalisation, c.date_adoption_plan, c.source_file_name, c.source_row, "
-        "f.received_at FROM marts.contrats_de_ville c LEFT JOIN (SELECT source_file_sha256, "
-        "min(received_at) AS received_at FROM audit.file_loads GROUP BY source_file_sha256) f "
-        "ON f.source_file_sha256 = c.source_file_sha256 "
-        "ORDER BY c.code_departement, c.contrat_id, c.annee"
-    ))  # fmt: skip
+    contrats = _records(tx.fetch_frame(CONTRATS_DE_VILLE))
     history: dict[tuple[str, str], list[dict]] = {}
     latest_year: dict[str, int] = {}
     for c in contrats:
         history.setdefault((c["code_departement"], c["contrat_id"]), []).append(c)
-        latest_year[c["code_departement"]] = max(latest_year.get(c["code_departement"], 0),
-                                                 int(c["annee"]))  # fmt: skip
+        latest_year[c["code_departement"]] = max(
+            latest_year.get(c["code_departement"], 0), int(c["annee"])
+        )
     now = datetime.combine(week, datetime.min.time(), tzinfo=UTC)
     rows = []
     for (dep, contrat_id), years in sorted(history.items()):
@@ -300,12 +481,17 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
         months = (now - since).days * 12 // 365 if since else None
         name = f"{last['nom_contrat']} ({dep})"
         if status_plan == "non":
-            status, message = "alert", f"{name} : pas d'annexe de prévention de la " \
-                f"radicalisation au suivi {last['annee']}."  # fmt: skip
+            status = "alert"
+            message = (
+                f"{name} : pas d'annexe de prévention de la "
+                f"radicalisation au suivi {last['annee']}."
+            )
         elif status_plan == "en_cours" and since and now - since > timedelta(days=365):
             status = "alert"
-            message = (f"{name} : annexe de prévention de la radicalisation en cours depuis le "
-                       f"{since:%d/%m/%Y} ({months} mois).")  # fmt: skip
+            message = (
+                f"{name} : annexe de prévention de la radicalisation en cours depuis le "
+                f"{since:%d/%m/%Y} ({months} mois)."
+            )
         elif status_plan == "en_cours":
             status = "ok"
             message = f"{name} : annexe en cours de préparation (suivi {last['annee']})."
@@ -313,19 +499,51 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
             status = "ok"
             message = f"{name} : annexe adoptée" + (
                 f" le {pd.Timestamp(last['date_adoption_plan']):%d/%m/%Y}."
-                if last["date_adoption_plan"] else ".")  # fmt: skip
-        figures = {"plan_radicalisation": status_plan, "annee": int(last["annee"]),
-                   "en_cours_since": since, "months": months}  # fmt: skip
-        lineage = [{"file": c["source_file_name"], "row": c["source_row"], "annee": c["annee"]}
-                   for c in years]  # fmt: skip
-        rows.append(_row(week, "part_annex_missing", "contrat_de_ville", contrat_id,
-                         str(last["annee"]), dep, status, message, figures, lineage))  # fmt: skip
+                if last["date_adoption_plan"]
+                else "."
+            )
+        figures = {
+            "plan_radicalisation": status_plan,
+            "annee": int(last["annee"]),
+            "en_cours_since": since,
+            "months": months,
+        }
+        lineage = [
+            {"file": c["source_file_name"], "row": c["source_row"], "annee": c["annee"]}
+            for c in years
+        ]
+        rows.append(
+            _row(
+                week,
+                "part_annex_missing",
+                "contrat_de_ville",
+                contrat_id,
+                str(last["annee"]),
+                dep,
+                status,
+                message,
+                figures,
+                lineage,
+            )
+        )
     deps = _departements(tx)
     for dep, nom in deps:
         if dep not in latest_year:
             message = f"{nom} ({dep}) : aucun suivi des contrats de ville reçu."
-            rows.append(_row(week, "part_annex_missing", "departement", dep, "-", dep, "no_data",
-                             message, {}, []))  # fmt: skip
+            rows.append(
+                _row(
+                    week,
+                    "part_annex_missing",
+                    "departement",
+                    dep,
+                    "-",
+                    dep,
+                    "no_data",
+                    message,
+                    {},
+                    [],
+                )
+            )
     return rows
 
 
@@ -371,31 +589,47 @@ def association_report_missing(tx: Transaction, week: date, settings: Settings) 
     """
     if not _exists(tx, "raw", "association_reports"):
         return []
-    reports = _records(tx.fetch_frame(
-        "SELECT siret, min(structure) AS structure, min(reseau) AS reseau, "
-        "min(code_departement) AS code_departement, periode, min(source_file_name) AS file, "
-        "max(loaded_at) AS loaded_at FROM raw.association_reports GROUP BY siret, periode"
-    ))  # fmt: skip
+    reports = _records(tx.fetch_frame(ASSOCIATION_REPORTS))
     reported = {(r["siret"], r["periode"]) for r in reports}
     rows = []
     for due in due_periods(week):
         previous = _previous_period(due)
         deadline = _period_end(due) + timedelta(days=REPORT_GRACE_DAYS)
-        for r in sorted((r for r in reports if r["periode"] == previous),
-                        key=lambda r: (r["code_departement"] or "", r["siret"])):  # fmt: skip
+        for r in sorted(
+            (r for r in reports if r["periode"] == previous),
+            key=lambda r: (r["code_departement"] or "", r["siret"]),
+        ):
             late = (r["siret"], due) not in reported
             label = f"{r['structure']} ({r['reseau']}, SIRET {r['siret']})"
             if late:
                 status = "alert"
-                message = (f"{label} : rapport {due} non reçu, attendu au plus tard le "
-                           f"{deadline:%d/%m/%Y} ; dernier rapport reçu : {previous}.")  # fmt: skip
+                message = (
+                    f"{label} : rapport {due} non reçu, attendu au plus tard le "
+                    f"{deadline:%d/%m/%Y} ; dernier rapport reçu : {previous}."
+                )
             else:
                 status, message = "ok", f"{label} : rapport {due} reçu."
-            figures = {"reseau": r["reseau"], "periode_attendue": due,
-                       "dernier_periode": previous, "deadline": deadline}  # fmt: skip
+            figures = {
+                "reseau": r["reseau"],
+                "periode_attendue": due,
+                "dernier_periode": previous,
+                "deadline": deadline,
+            }
             lineage = {"last_report_file": r["file"], "loaded_at": r["loaded_at"]}
-            rows.append(_row(week, "association_report_missing", "structure", r["siret"], due,
-                             r["code_departement"], status, message, figures, lineage))  # fmt: skip
+            rows.append(
+                _row(
+                    week,
+                    "association_report_missing",
+                    "structure",
+                    r["siret"],
+                    due,
+                    r["code_departement"],
+                    status,
+                    message,
+                    figures,
+                    lineage,
+                )
+            )
     return rows
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import smtplib
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -40,18 +41,19 @@ def engineers_message(subject: str, body: str, settings: Settings) -> EmailMessa
 
 def send_to_engineers(subject: str, body: str, settings: Settings | None = None) -> str:
     """Send (or write) one notice; returns where it went, for the log."""
+    # Not at the top: DAG files import this module (orchestration.notifier); sending is pandas.
     from vigie.alerts.sending import SMTP_CONN_ID, smtp_configured
 
     settings = settings or get_settings()
     message = engineers_message(subject, body, settings)
     if settings.engineers_email and smtp_configured(SMTP_CONN_ID):
-        import smtplib
-
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
+        from airflow.providers.smtp.hooks.smtp import SmtpHook  # Airflow: only when sending
 
         try:
             with SmtpHook(smtp_conn_id=SMTP_CONN_ID) as hook:
-                hook.get_conn()._smtp_client.send_message(message)
+                client = hook.get_conn()._smtp_client
+                assert client is not None  # get_conn() connects it
+                client.send_message(message)
             return f"smtp:{','.join(settings.engineers_email)}"
         except (OSError, smtplib.SMTPException) as exc:
             # The relay being down is often what failed the task: keep the notice on disk.
@@ -66,6 +68,7 @@ def send_to_engineers(subject: str, body: str, settings: Settings | None = None)
 
 def quarantine_notice(since: datetime, settings: Settings | None = None) -> str | None:
     """Tell the engineers which files were quarantined since ``since``; None when none were."""
+    # Not at the top: DAG files import this module (orchestration.notifier); this is pandas.
     from vigie.warehouse.connection import Warehouse
 
     settings = settings or get_settings()
@@ -90,5 +93,6 @@ def quarantine_notice(since: datetime, settings: Settings | None = None) -> str 
         "Chaque fichier est dans quarantine/ avec la raison à côté (.reason.json) ; "
         "`vigie check FICHIER` montre ce qu'il faut corriger.",
     ]
-    return send_to_engineers(f"[Vigie] {len(rows)} fichier(s) en quarantaine", "\n".join(lines),
-                             settings)  # fmt: skip
+    return send_to_engineers(
+        f"[Vigie] {len(rows)} fichier(s) en quarantaine", "\n".join(lines), settings
+    )

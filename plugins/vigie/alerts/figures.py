@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigie.reference.pilots import DEPARTEMENTS, NATIONAL, normalise_perimetre
+from vigie.settings import get_settings
 
 OK, BELOW_TARGET, NO_DATA = "ok", "below_target", "no_data"
 STATUSES = frozenset({OK, BELOW_TARGET, NO_DATA})
@@ -122,7 +123,7 @@ def row_code(value: Any) -> str:
     if text == NATIONAL_CODE:
         return NATIONAL_CODE
     code = normalise_perimetre(text)
-    return code if code not in (None, NATIONAL) else text
+    return text if code is None or code == NATIONAL else code
 
 
 def collect_territories(
@@ -164,12 +165,7 @@ def collect_territories(
         )
 
     national_targets = [figures[k].target for k in figures if k[0] == NATIONAL_CODE]
-    if national_targets:
-        default_target = national_targets[0]
-    else:
-        from vigie.settings import get_settings
-
-        default_target = get_settings().fipd_target
+    default_target = national_targets[0] if national_targets else get_settings().fipd_target
 
     def territory(code: str) -> Territory:
         nom = names.get(code) or ("France" if code == NATIONAL_CODE else DEPARTEMENTS.get(code))

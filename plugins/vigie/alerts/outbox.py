@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from datetime import date
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -34,7 +35,7 @@ def _week(message: EmailMessage) -> str:
 
 
 def _recipient(message: EmailMessage) -> str:
-    addresses = message["To"].addresses if message["To"] is not None else ()
+    addresses: tuple[Address, ...] = message["To"].addresses if message["To"] is not None else ()
     if len(addresses) != 1:
         raise ValueError(f"message {message['Message-ID']}: expected exactly one To address")
     return addresses[0].addr_spec

@@ -1,4 +1,4 @@
-"""The pilots' weekly e-mails (contracts/alerts.md), built from rows, as ``EmailMessage``s.
+"""The pilots' weekly e-mails (docs/alerts.md), built from rows, as ``EmailMessage``s.
 
 Inputs: the rows of ``marts.fipd_priority_share`` for the current year and the last closed
 year, and the rows of ``marts.weekly_alerts`` for the week and the week before (every check).
@@ -42,6 +42,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -86,6 +87,7 @@ from vigie.alerts.formatting import (
     plural,
 )
 from vigie.reference.pilots import DEPARTEMENTS, NATIONAL, Pilot
+from vigie.settings import get_settings
 
 CHECK_NAME = FIPD_SHARE  # the check whose figures the messages detail
 MESSAGE_KIND = "weekly_alerts"
@@ -147,27 +149,44 @@ def figures_csv(
     for territory in territories:
         for year in territory.years:
             alert = fipd_rows.get(_fipd_key(territory.code, year.annee))
-            cells = (
-                FIPD_SHARE, territory.code, territory.nom, territory.code, year.period,
-                year.annee, year.status_label, alert.change_label if alert else "",
+            cells: tuple[object, ...] = (
+                FIPD_SHARE,
+                territory.code,
+                territory.nom,
+                territory.code,
+                year.period,
+                year.annee,
+                year.status_label,
+                alert.change_label if alert else "",
                 "" if year.nb_actions is None else year.nb_actions,
-                csv_decimal(year.montant_scope, 2), csv_decimal(year.montant_located, 2),
-                _csv_percent(year.share_located), csv_decimal(year.montant_beneficiaries, 2),
+                csv_decimal(year.montant_scope, 2),
+                csv_decimal(year.montant_located, 2),
+                _csv_percent(year.share_located),
+                csv_decimal(year.montant_beneficiaries, 2),
                 _csv_percent(year.share_beneficiaries),
                 format_target(year.target).removesuffix(NNBSP + "%"),
                 csv_decimal(year.gap_eur, 2),
-                alert.message if alert else "", alert.sources() if alert else "",
-            )  # fmt: skip
+                alert.message if alert else "",
+                alert.sources() if alert else "",
+            )
             writer.writerow([csv_safe(cell) for cell in cells])
     for row in alerts:
         if row.check_name == FIPD_SHARE and row.change != GONE:
             continue  # already on its territory's line above
         code = row.code_departement or ""
         cells = (
-            row.check_name, code, DEPARTEMENTS.get(code, ""), row.territory_code, row.period,
-            "", "" if row.change == GONE else row.status_label, row.change_label,
-            *([""] * 8), row.message, row.sources(),
-        )  # fmt: skip
+            row.check_name,
+            code,
+            DEPARTEMENTS.get(code, ""),
+            row.territory_code,
+            row.period,
+            "",
+            "" if row.change == GONE else row.status_label,
+            row.change_label,
+            *([""] * 8),
+            row.message,
+            row.sources(),
+        )
         writer.writerow([csv_safe(cell) for cell in cells])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -231,8 +250,6 @@ def _sections(rows: Iterable[AlertRow], skip: Iterable[str] = (FIPD_SHARE,)) -> 
 
 def templates_dir() -> Path:
     """``<include>/templates/email``: operators may restyle the messages without touching code."""
-    from vigie.settings import get_settings
-
     return get_settings().include_dir / "templates" / "email"
 
 
@@ -454,8 +471,10 @@ def _departement_content(
 ) -> _Content:
     codes = [t.code for t in territories]
     changes = week.changes.scoped(codes)
-    per_territory = {t.code: _sections(r for r in changes.rows if r.code_departement == t.code)
-                     for t in territories}  # fmt: skip
+    per_territory = {
+        t.code: _sections(r for r in changes.rows if r.code_departement == t.code)
+        for t in territories
+    }
     others = sum(len(s.alerts) for sections in per_territory.values() for s in sections)
     subject = _departement_subject(territories, others, changes, common["week_label"])
     fipd_rows = week.fipd_rows(codes)
@@ -507,7 +526,8 @@ def _message(
     message["X-Vigie-Checksum"] = checksum
     message.set_content(content.text, subtype="plain", charset="utf-8")
     message.add_alternative(content.html, subtype="html", charset="utf-8")
-    html_part = message.get_payload(1)
+    # The parts add_alternative made are EmailMessages, like the message (type(self)).
+    html_part = cast(EmailMessage, message.get_payload(1))
     html_part.add_related(
         content.chart.png,
         maintype="image",
@@ -525,9 +545,9 @@ def _message(
     )
     # Boundaries from the checksum, not random: the same content gives the same bytes.
     message.set_boundary(f"vigie-mixed-{checksum[:32]}")
-    alternative = message.get_payload(0)
+    alternative = cast(EmailMessage, message.get_payload(0))
     alternative.set_boundary(f"vigie-alternative-{checksum[:32]}")
-    alternative.get_payload(1).set_boundary(f"vigie-related-{checksum[:32]}")
+    cast(EmailMessage, alternative.get_payload(1)).set_boundary(f"vigie-related-{checksum[:32]}")
     message["Content-Language"] = "fr"  # after the parts, or it would move into the first one
     return message
 
@@ -572,9 +592,12 @@ def build_weekly_emails(
     current_rows = parse_alert_rows(alert_rows or [])
     changes = compare_weeks(current_rows, parse_alert_rows(previous_alert_rows or []))
     week = _Week(
-        national, departements, changes, bool(current_rows),
+        national,
+        departements,
+        changes,
+        bool(current_rows),
         (week_start - timedelta(days=7)).strftime("%d/%m/%Y"),
-    )  # fmt: skip
+    )
     env = _environment(str(templates_dir()))
     week_label = week_start.strftime("%d/%m/%Y")
     target = national.years[0].target
@@ -593,7 +616,7 @@ def build_weekly_emails(
             "csv_name": f"vigie-alertes-{week_start.isoformat()}-{scope}.csv",
         }
         if recipient.national:
-            key = (NATIONAL,)
+            key: tuple[str, ...] = (NATIONAL,)
             if key not in charts:
                 charts[key] = _chart(national_chart_data(national, departements.values(), target))
             content = _national_content(env, week, common, charts[key])

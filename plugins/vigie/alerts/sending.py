@@ -9,11 +9,15 @@ others, so Airflow's retry sends only what is still missing.
 
 The checksum is the renderer's ``X-Vigie-Checksum`` (a hash of the week, the addresses and the
 content), so the time a message is rendered does not make it "new".
+
+Airflow (its connection lookup, the SMTP provider's hook) is imported inside the functions that
+use it: importing it costs seconds, paid only when e-mails are delivered.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,6 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from vigie.alerts.outbox import write_outbox
 from vigie.settings import Settings
 from vigie.warehouse.connection import Warehouse
 
@@ -118,15 +123,28 @@ def _log_attempt(
 ) -> None:
     with warehouse.transaction() as tx:
         tx.execute(
-            f"INSERT INTO {SEND_LOG} (send_id, week_start, recipient, checksum, message_id, "
-            "subject, transport, outcome, error, forced, attempted_at, dag_run_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"""
+            INSERT INTO {SEND_LOG} (
+                send_id, week_start, recipient, checksum, message_id, subject,
+                transport, outcome, error, forced, attempted_at, dag_run_id
+            )
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
             [
-                uuid.uuid4().hex, week_start, _recipient(message), _checksum(message),
-                str(message["Message-ID"] or ""), str(message["Subject"] or ""), transport,
-                outcome, error, forced, datetime.now(UTC), run_id,
+                uuid.uuid4().hex,
+                week_start,
+                _recipient(message),
+                _checksum(message),
+                str(message["Message-ID"] or ""),
+                str(message["Subject"] or ""),
+                transport,
+                outcome,
+                error,
+                forced,
+                datetime.now(UTC),
+                run_id,
             ],
-        )  # fmt: skip
+        )
 
 
 def _describe(error: BaseException) -> str:
@@ -164,16 +182,26 @@ def deliver(
     warehouse = Warehouse(settings)
     ensure_send_log(warehouse)
     if not smtp_configured(conn_id):
-        from vigie.alerts.outbox import write_outbox
-
         report = DeliveryReport(week_start, "outbox")
         report.outbox_paths = write_outbox(messages, settings.outbox_dir)
         with warehouse.session():  # one connection for the whole log
             for message in messages:
-                _log_attempt(warehouse, message, week_start, "outbox", "written", error=None,
-                             forced=force, run_id=run_id)  # fmt: skip
-        log.info("no %r connection: %d e-mail(s) written to %s", conn_id, len(messages),
-                 settings.outbox_dir)  # fmt: skip
+                _log_attempt(
+                    warehouse,
+                    message,
+                    week_start,
+                    "outbox",
+                    "written",
+                    error=None,
+                    forced=force,
+                    run_id=run_id,
+                )
+        log.info(
+            "no %r connection: %d e-mail(s) written to %s",
+            conn_id,
+            len(messages),
+            settings.outbox_dir,
+        )
         return report
 
     from airflow.providers.smtp.hooks.smtp import SmtpHook
@@ -199,12 +227,29 @@ def deliver(
                 recipient = _recipient(message)
                 if recipient not in report.sent and recipient not in report.failed:
                     report.failed[recipient] = problem
-                    _log_attempt(warehouse, message, week_start, "smtp", "failed", error=problem,
-                                 forced=force, run_id=run_id)  # fmt: skip
-    outcome = Counter({"sent": len(report.sent), "already sent": len(report.skipped),
-                       "failed": len(report.failed)})  # fmt: skip
-    log.info("week %s via %r: %s", week_start, conn_id,
-             ", ".join(f"{n} {what}" for what, n in outcome.items()))  # fmt: skip
+                    _log_attempt(
+                        warehouse,
+                        message,
+                        week_start,
+                        "smtp",
+                        "failed",
+                        error=problem,
+                        forced=force,
+                        run_id=run_id,
+                    )
+    outcome = Counter(
+        {
+            "sent": len(report.sent),
+            "already sent": len(report.skipped),
+            "failed": len(report.failed),
+        }
+    )
+    log.info(
+        "week %s via %r: %s",
+        week_start,
+        conn_id,
+        ", ".join(f"{n} {what}" for what, n in outcome.items()),
+    )
     if report.failed:
         raise DeliveryError(
             f"{len(report.failed)} of {len(pending)} e-mail(s) for the week of {week_start} "
@@ -223,24 +268,43 @@ def _send_one(
     force: bool,
     run_id: str | None,
 ) -> None:
-    import smtplib
-
     recipient = _recipient(message)
     try:
         refused = client.send_message(message)
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused,
-            smtplib.SMTPResponseException) as error:  # fmt: skip
+    except (
+        smtplib.SMTPRecipientsRefused,
+        smtplib.SMTPDataError,
+        smtplib.SMTPSenderRefused,
+        smtplib.SMTPResponseException,
+    ) as error:
         problem = _describe(error)
         report.failed[recipient] = problem
-        _log_attempt(warehouse, message, week_start, "smtp", "failed", error=problem,
-                     forced=force, run_id=run_id)  # fmt: skip
+        _log_attempt(
+            warehouse,
+            message,
+            week_start,
+            "smtp",
+            "failed",
+            error=problem,
+            forced=force,
+            run_id=run_id,
+        )
         return
     if refused:
         problem = _describe(smtplib.SMTPRecipientsRefused(refused))
         report.failed[recipient] = problem
-        _log_attempt(warehouse, message, week_start, "smtp", "failed", error=problem,
-                     forced=force, run_id=run_id)  # fmt: skip
+        _log_attempt(
+            warehouse,
+            message,
+            week_start,
+            "smtp",
+            "failed",
+            error=problem,
+            forced=force,
+            run_id=run_id,
+        )
         return
     report.sent.append(recipient)
-    _log_attempt(warehouse, message, week_start, "smtp", "sent", error=None, forced=force,
-                 run_id=run_id)  # fmt: skip
+    _log_attempt(
+        warehouse, message, week_start, "smtp", "sent", error=None, forced=force, run_id=run_id
+    )

@@ -18,9 +18,13 @@ import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vigie.contracts import associations as contract
 from vigie.settings import SOURCE_TREE_ROOT
+
+if TYPE_CHECKING:  # openpyxl is imported when the template is built
+    from openpyxl import Workbook
 
 TEMPLATE_PATH = (
     SOURCE_TREE_ROOT
@@ -52,7 +56,7 @@ _IDENTIFICATION_HELP = {
 }
 
 
-def build_workbook():  # -> openpyxl.Workbook
+def build_workbook() -> Workbook:
     """The template as an openpyxl workbook (empty values, labels, validations, notice)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -125,14 +129,30 @@ def build_workbook():  # -> openpyxl.Workbook
     for cell in notice[1]:
         cell.font = bold
     for column in contract.IDENTIFICATION_COLUMNS:
-        notice.append([contract.SHEET_IDENTIFICATION, contract.IDENTIFICATION_LABELS[column.name],
-                       "oui", _IDENTIFICATION_HELP[column.name]])  # fmt: skip
+        notice.append(
+            [
+                contract.SHEET_IDENTIFICATION,
+                contract.IDENTIFICATION_LABELS[column.name],
+                "oui",
+                _IDENTIFICATION_HELP[column.name],
+            ]
+        )
     for column in contract.ACTIVITE_COLUMNS:
-        notice.append([contract.SHEET_ACTIVITE, contract.ACTIVITE_LABELS[column.name],
-                       "oui" if column.required else "non", _HELP[column.name]])  # fmt: skip
+        notice.append(
+            [
+                contract.SHEET_ACTIVITE,
+                contract.ACTIVITE_LABELS[column.name],
+                "oui" if column.required else "non",
+                _HELP[column.name],
+            ]
+        )
     notice.append([])
-    notice.append(["Un nouveau rapport pour le même SIRET et la même période remplace le "
-                   "précédent. Formats acceptés : ce modèle XLSX, CSV ou JSON."])  # fmt: skip
+    notice.append(
+        [
+            "Un nouveau rapport pour le même SIRET et la même période remplace le "
+            "précédent. Formats acceptés : ce modèle XLSX, CSV ou JSON."
+        ]
+    )
     for letter, width in zip("ABCD", (16, 48, 12, 90), strict=True):
         notice.column_dimensions[letter].width = width
     book.properties.creator = "Vigie"

@@ -1,4 +1,4 @@
-"""Association activity reports (contracts/associations.md) as data.
+"""Association activity reports (docs/contracts/associations.md) as data.
 
 Why a module of data: the loader, the XLSX template, the sample generator and the tests must
 agree on one list of columns, labels, synonyms and rules. Every shape (the XLSX template with
@@ -98,7 +98,7 @@ ACTIVITE_COLUMNS = (
         low=0,
         high=COUNT_HIGH,
     ),
-    # Sensitive (domain.md, GDPR art. 9/10): kept in the raw layer only, never downstream.
+    # Sensitive (docs/domain.md, GDPR art. 9/10): kept in the raw layer only, never downstream.
     Column(
         "nb_situations_radicalisation_orientees",
         "integer",

@@ -1,4 +1,4 @@
-"""Police-population indicators (contracts/police_population.md) as data.
+"""Police-population indicators (docs/contracts/police_population.md) as data.
 
 Why a module of data: the API client, the CSV fallback, the sample generator, the test server
 and the dbt models must agree on one list of indicators and forces. The CSV fallback is

@@ -1,4 +1,4 @@
-"""Prefecture exports (contracts/prefectures.md): FIPD programmes and contrats de ville."""
+"""Prefecture exports (docs/contracts/prefectures.md): FIPD programmes and contrats de ville."""
 
 from __future__ import annotations
 

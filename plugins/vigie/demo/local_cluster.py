@@ -34,6 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+import psycopg2
+
 from vigie.settings import SOURCE_TREE_ROOT, WAREHOUSE_POOL, airflow_env_defaults
 
 # dbt imported once per worker, not once per task.
@@ -48,15 +51,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def stop_process_tree(process: subprocess.Popen | int, sig: int = signal.SIGTERM,
-                      timeout: float = 30) -> None:  # fmt: skip
+def stop_process_tree(
+    process: subprocess.Popen | int, sig: int = signal.SIGTERM, timeout: float = 30
+) -> None:
     """Signal a process and every descendant, then kill what is still alive after ``timeout``.
 
     The tree is collected before signalling: once a parent is gone its children are
     re-parented and could no longer be found.
     """
-    import psutil
-
     pid = process if isinstance(process, int) else process.pid
     try:
         root = psutil.Process(pid)
@@ -88,15 +90,18 @@ class AirflowApi:
             self._token = self._request("POST", "/auth/token", self._credentials)["access_token"]
         return self._request(method, path, body, self._token)
 
-    def _request(self, method: str, path: str, body: dict | None = None,
-                 token: str | None = None) -> Any:  # fmt: skip
+    def _request(
+        self, method: str, path: str, body: dict | None = None, token: str | None = None
+    ) -> Any:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(
-            self.base_url + path, method=method, headers=headers,
+            self.base_url + path,
+            method=method,
+            headers=headers,
             data=json.dumps(body).encode() if body is not None else None,
-        )  # fmt: skip
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return json.load(response)
@@ -110,10 +115,14 @@ class AirflowApi:
     def unpause(self, dag_id: str) -> None:
         self.call("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
-    def trigger(self, dag_id: str, logical_date: str | None = None,
-                conf: dict | None = None) -> str:  # fmt: skip
-        run = self.call("POST", f"/api/v2/dags/{dag_id}/dagRuns",
-                        {"logical_date": logical_date, "conf": conf or {}})  # fmt: skip
+    def trigger(
+        self, dag_id: str, logical_date: str | None = None, conf: dict | None = None
+    ) -> str:
+        run = self.call(
+            "POST",
+            f"/api/v2/dags/{dag_id}/dagRuns",
+            {"logical_date": logical_date, "conf": conf or {}},
+        )
         return run["dag_run_id"]
 
     def runs(self, dag_id: str) -> list[dict]:
@@ -218,18 +227,25 @@ class LocalCluster:
         return self.airflow_home / "passwords.json"
 
     def _airflow(self, *args: str) -> None:
-        result = subprocess.run([sys.executable, "-m", "airflow", *args], env=self.process_env(),
-                                capture_output=True, text=True)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.process_env(),
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stderr[-3000:]}")
 
     def _spawn(self, name: str, *args: str) -> None:
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 (the child keeps it)
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "airflow", *args], cwd=SOURCE_TREE_ROOT,
-            env=self.process_env(), stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "airflow", *args],
+            cwd=SOURCE_TREE_ROOT,
+            env=self.process_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         log.close()
 
     def start(self, timeout: float = 180) -> LocalCluster:
@@ -238,8 +254,9 @@ class LocalCluster:
         self._passwords_file.write_text(json.dumps({"admin": self._password}))
         self._airflow("db", "migrate")
         pool_description = "tasks writing the warehouse (1 slot on DuckDB, more on PostgreSQL)"
-        self._airflow("pools", "set", WAREHOUSE_POOL, str(self.warehouse_pool_slots),
-                      pool_description)  # fmt: skip
+        self._airflow(
+            "pools", "set", WAREHOUSE_POOL, str(self.warehouse_pool_slots), pool_description
+        )
         self._spawn("api-server", "api-server")
         self._spawn("scheduler", "scheduler")
         self._spawn("dag-processor", "dag-processor")
@@ -255,9 +272,16 @@ class LocalCluster:
 
     def start_worker(self, number: int) -> None:
         """Celery worker ``worker<number>`` (also to bring back one a test has killed)."""
-        self._spawn(f"worker{number}", "celery", "worker", "--celery-hostname",
-                    f"worker{number}-{self.queue}@%h", "--queues", self.queue,
-                    "--skip-serve-logs")  # fmt: skip
+        self._spawn(
+            f"worker{number}",
+            "celery",
+            "worker",
+            "--celery-hostname",
+            f"worker{number}-{self.queue}@%h",
+            "--queues",
+            self.queue,
+            "--skip-serve-logs",
+        )
 
     def wait_until_ready(self, timeout: float = 180) -> None:
         """API up, scheduler and DAG processor healthy, the project's DAGs parsed, workers up."""
@@ -267,17 +291,27 @@ class LocalCluster:
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
                 if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited ({process.returncode}); "
-                                       f"see {self.home / (name + '.log')}")  # fmt: skip
+                    raise RuntimeError(
+                        f"{name} exited ({process.returncode}); see {self.home / (name + '.log')}"
+                    )
             try:
                 health = self.api._request("GET", "/api/v2/monitor/health")
-                unhealthy = [k for k in ("metadatabase", "scheduler", "dag_processor", "triggerer")
-                             if health.get(k, {}).get("status") != "healthy"]  # fmt: skip
+                unhealthy = [
+                    k
+                    for k in ("metadatabase", "scheduler", "dag_processor", "triggerer")
+                    if health.get(k, {}).get("status") != "healthy"
+                ]
                 missing = expected - self.api.dag_ids()
-                idle = [n for n in self.processes if n.startswith("worker")
-                        and b" ready." not in (self.home / f"{n}.log").read_bytes()]  # fmt: skip
-                problem = f"unhealthy {unhealthy}, DAGs missing {sorted(missing)}, " \
-                          f"workers not ready {idle}"  # fmt: skip
+                idle = [
+                    n
+                    for n in self.processes
+                    if n.startswith("worker")
+                    and b" ready." not in (self.home / f"{n}.log").read_bytes()
+                ]
+                problem = (
+                    f"unhealthy {unhealthy}, DAGs missing {sorted(missing)}, "
+                    f"workers not ready {idle}"
+                )
                 if not unhealthy and not missing and not idle:
                     return
             except (OSError, RuntimeError) as exc:
@@ -287,8 +321,6 @@ class LocalCluster:
 
     def worker_running(self, ti_id: str) -> str | None:
         """Which worker runs the task instance ``ti_id`` (its process title names the id)."""
-        import psutil
-
         for name, process in self.processes.items():
             if not name.startswith("worker") or process.poll() is not None:
                 continue
@@ -327,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
         default="vigie_airflow",
         help="PostgreSQL database for Airflow's metadata (created if missing)",
     )
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432",
-                        help="the PostgreSQL server")  # fmt: skip
+    parser.add_argument(
+        "--postgres", default="postgresql://postgres@127.0.0.1:5432", help="the PostgreSQL server"
+    )
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/1")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8080)
@@ -337,14 +370,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("set VIGIE_WAREHOUSE_URL to a PostgreSQL database: DuckDB has one writer")
     _create_database(args.postgres, args.metadata_db)
     cluster = LocalCluster(
-        home=Path(args.home), broker_url=args.broker, workers=args.workers, port=args.port,
+        home=Path(args.home),
+        broker_url=args.broker,
+        workers=args.workers,
+        port=args.port,
         metadata_url=f"{args.postgres.replace('postgresql://', 'postgresql+psycopg2://')}"
         f"/{args.metadata_db}",
         env={k: v for k, v in os.environ.items() if k.startswith(("VIGIE_", "AIRFLOW_CONN_"))},
-    )  # fmt: skip
+    )
     with cluster:
-        print(f"Airflow on {cluster.base_url} (user admin, password in "
-              f"{cluster._passwords_file}); logs in {cluster.home}; Ctrl-C stops it")  # fmt: skip
+        print(
+            f"Airflow on {cluster.base_url} (user admin, password in "
+            f"{cluster._passwords_file}); logs in {cluster.home}; Ctrl-C stops it"
+        )
         try:
             while all(p.poll() is None for p in cluster.processes.values()):
                 time.sleep(2)
@@ -355,8 +393,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _create_database(server_url: str, name: str) -> None:
-    import psycopg2
-
     connection = psycopg2.connect(f"{server_url}/postgres")
     connection.autocommit = True
     with connection.cursor() as cursor:

@@ -4,7 +4,7 @@ It ships in the package so that ``make demo`` (``vigie run --serve-sample-api``)
 sample through the real client path; no DAG or production code path imports it.
 
 Why: the client must be exercised over real HTTP (sockets, status codes, headers, keep-alive),
-not against mocks. This server speaks contracts/police_population.md over a DataFrame of
+not against mocks. This server speaks docs/contracts/police_population.md over a DataFrame of
 indicators (``GET /v1/indicateurs?depuis&jusqua&page&taille``, bearer token, ``401`` otherwise)
 on 127.0.0.1, and can be told to misbehave the way real APIs do: ``n`` x ``503`` then OK,
 ``429`` with ``Retry-After``, a truncated body, content that changes between two fetches
@@ -33,11 +33,15 @@ import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from vigie.contracts.police_population import FORCES, INDICATORS
 from vigie.demo.sample_police import SERVING_ORDER, generate_indicators
 
@@ -78,12 +82,15 @@ def small_frame(
                 for m, mois in enumerate(months):
                     year, month = int(mois[:4]), int(mois[5:7])
                     published = f"{year + month // 12:04d}-{month % 12 + 1:02d}-12T09:00:00+02:00"
-                    value = None if (d, f, i, m) == (0, 0, 0, len(months) - 1) else (
-                        1000 * d + 100 * f + 10 * i + m
-                    )  # fmt: skip
+                    value = (
+                        None
+                        if (d, f, i, m) == (0, 0, 0, len(months) - 1)
+                        else (1000 * d + 100 * f + 10 * i + m)
+                    )
                     rows.append((code, mois, force, indicator, value, published))
-    frame = pd.DataFrame(rows, columns=["code_departement", "mois", "force", "indicateur",
-                                        "valeur", "publie_le"])  # fmt: skip
+    frame = pd.DataFrame(
+        rows, columns=["code_departement", "mois", "force", "indicateur", "valeur", "publie_le"]
+    )
     frame["valeur"] = frame["valeur"].astype("Int64")
     return frame
 
@@ -97,9 +104,16 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             value: Any = None
         else:
             value = int(valeur) if float(valeur).is_integer() else float(valeur)
-        out.append({"code_departement": str(code), "mois": str(mois), "force": str(force),
-                    "indicateur": str(indicateur), "valeur": value,
-                    "publie_le": str(publie_le)})  # fmt: skip
+        out.append(
+            {
+                "code_departement": str(code),
+                "mois": str(mois),
+                "force": str(force),
+                "indicateur": str(indicateur),
+                "valeur": value,
+                "publie_le": str(publie_le),
+            }
+        )
     return out
 
 
@@ -114,9 +128,6 @@ class ParquetIndicators:
     """
 
     def __init__(self, path: str) -> None:
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-
         self._file = pq.ParquetFile(path)
         meta = self._file.metadata
         self._group_starts = [0]
@@ -309,8 +320,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
         body = json.dumps(
             {"page": page, "pages": math.ceil(total / size), "total": total, "donnees": rows},
-            ensure_ascii=False, separators=(",", ":"),
-        ).encode()  # fmt: skip
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
         if fault is not None and fault.truncate is not None:
             body = body[: int(len(body) * fault.truncate)]
         self._send(200, body)
@@ -318,8 +330,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the deterministic sample (vigie.demo.sample_police) until interrupted."""
-    from datetime import date
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=42)
@@ -328,10 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     frame = generate_indicators(args.seed, args.until)
     server = PoliceApiServer(frame, token=args.token, port=args.port)
-    print(f"police-population API (test/demo fixture) on {server.url}{ENDPOINT}: "
-          f"{len(frame)} rows; connection: "
-          f"AIRFLOW_CONN_VIGIE_POLICE_API='http://:<token>@127.0.0.1:{server.port}'",
-          flush=True)  # fmt: skip
+    print(
+        f"police-population API (test/demo fixture) on {server.url}{ENDPOINT}: "
+        f"{len(frame)} rows; connection: "
+        f"AIRFLOW_CONN_VIGIE_POLICE_API='http://:<token>@127.0.0.1:{server.port}'",
+        flush=True,
+    )
     try:
         server._httpd.serve_forever()
     except KeyboardInterrupt:

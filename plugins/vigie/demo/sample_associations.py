@@ -1,4 +1,4 @@
-"""A deterministic year of association activity reports (contracts/associations.md).
+"""A deterministic year of association activity reports (docs/contracts/associations.md).
 
 Why: the loader, the mart's suppression rule and the demo need the reports real networks send,
 with their habits: hundreds of structures of the three networks (FNEPE écoles des parents,
@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 from xml.sax.saxutils import escape as xml_escape
 
 from vigie.contracts import associations as contract
@@ -31,7 +32,7 @@ from vigie.reference.neighbours import neighbours
 from vigie.settings import get_settings
 
 DEFAULT_YEAR = 2019
-# Structures per network in the sample (domain.md: ~50 FNEPE, ~470 PAEJ, the CNLAPS network).
+# Structures per network in the sample (docs/domain.md: ~50 FNEPE, ~470 PAEJ, the CNLAPS network).
 NETWORK_SIZES = {"FNEPE": 50, "ANPAEJ": 170, "CNLAPS": 110, "Autre": 12}
 HALF_YEARLY_SHARE = {"FNEPE": 0.0, "ANPAEJ": 0.5, "CNLAPS": 0.2, "Autre": 0.0}
 LATE_SHARE = 0.10
@@ -40,22 +41,46 @@ SHAPE_WEIGHTS = {"xlsx": 70, "csv": 18, "json": 12}
 # People a structure reaches in a year, per territory served (median, sigma): PAEJ ~500 a year.
 REACH = {"FNEPE": (140, 0.8), "ANPAEJ": (160, 0.7), "CNLAPS": (90, 0.8), "Autre": (40, 0.9)}
 NAMES = {
-    "FNEPE": ["École des parents et des éducateurs de {d}", "EPE {d}",
-              "École des parents et des éducateurs du pays de {c}"],
-    "ANPAEJ": ["Point accueil écoute jeunes de {c}", "PAEJ {c}", "Espace jeunes écoute {c}",
-               "Point écoute jeunes et parents de {c}"],
-    "CNLAPS": ["Club de prévention de {c}", "Association de prévention spécialisée de {c}",
-               "Prévention spécialisée {d}", "Service de prévention spécialisée de {c}"],
-    "Autre": ["Maison des adolescents de {d}", "Association Médiation Jeunesse {c}",
-              "Centre social de {c}"],
-}  # fmt: skip
-RESEAU_LABELS = {"FNEPE": "FNEPE", "ANPAEJ": "Point accueil écoute jeunes",
-                 "CNLAPS": "Prévention spécialisée", "Autre": "Autre"}  # fmt: skip
+    "FNEPE": [
+        "École des parents et des éducateurs de {d}",
+        "EPE {d}",
+        "École des parents et des éducateurs du pays de {c}",
+    ],
+    "ANPAEJ": [
+        "Point accueil écoute jeunes de {c}",
+        "PAEJ {c}",
+        "Espace jeunes écoute {c}",
+        "Point écoute jeunes et parents de {c}",
+    ],
+    "CNLAPS": [
+        "Club de prévention de {c}",
+        "Association de prévention spécialisée de {c}",
+        "Prévention spécialisée {d}",
+        "Service de prévention spécialisée de {c}",
+    ],
+    "Autre": [
+        "Maison des adolescents de {d}",
+        "Association Médiation Jeunesse {c}",
+        "Centre social de {c}",
+    ],
+}
+RESEAU_LABELS = {
+    "FNEPE": "FNEPE",
+    "ANPAEJ": "Point accueil écoute jeunes",
+    "CNLAPS": "Prévention spécialisée",
+    "Autre": "Autre",
+}
 INVALID_KINDS = (
-    "personal_data_column", "personal_data_identification", "invalid_siret", "invalid_siret",
-    "invalid_periode", "inconsistent_identification", "row_outside_departement",
-    "row_negative_count", "row_unknown_commune",
-)  # fmt: skip
+    "personal_data_column",
+    "personal_data_identification",
+    "invalid_siret",
+    "invalid_siret",
+    "invalid_periode",
+    "inconsistent_identification",
+    "row_outside_departement",
+    "row_negative_count",
+    "row_unknown_commune",
+)
 
 
 @dataclass
@@ -181,18 +206,22 @@ def workbook_bytes(
 # --- the three shapes of one report ---------------------------------------------------------
 
 
-def report_xlsx(identification: dict[str, object], rows: list[dict[str, object]],
-                extra_identification: dict[str, object] | None = None) -> bytes:  # fmt: skip
+def report_xlsx(
+    identification: dict[str, object],
+    rows: list[dict[str, object]],
+    extra_identification: dict[str, object] | None = None,
+) -> bytes:
     """The template as a structure fills it: titles merged over the tables, typed numbers."""
     ident_rows: list[list[object]] = [
-        ["Rapport d'activité — prévention de la délinquance et de la radicalisation"], [],
-    ]  # fmt: skip
+        ["Rapport d'activité — prévention de la délinquance et de la radicalisation"],
+        [],
+    ]
     for name, label in contract.IDENTIFICATION_LABELS.items():
         ident_rows.append([label, identification.get(name)])
     for label, value in (extra_identification or {}).items():
         ident_rows.append([label, value])
     columns = list(dict.fromkeys(k for row in rows for k in row)) or list(contract.ACTIVITE_LABELS)
-    header = [contract.ACTIVITE_LABELS.get(c, c) for c in columns]
+    header: list[object] = [contract.ACTIVITE_LABELS.get(c, c) for c in columns]
     activity: list[list[object]] = [
         [f"Activité par territoire — période {identification.get('periode')}"],
         header,
@@ -214,8 +243,9 @@ def _text(value: object, french: bool) -> str:
     return str(value)
 
 
-def report_csv(identification: dict[str, object], rows: list[dict[str, object]],
-               variant: int) -> bytes:  # fmt: skip
+def report_csv(
+    identification: dict[str, object], rows: list[dict[str, object]], variant: int
+) -> bytes:
     """Variants: 0 UTF-8 ``;``; 1 Windows-1252 ``;`` with human headers and French numbers;
     2 UTF-8 with BOM, ``,``, everything quoted, ``="01053"`` protection of codes."""
     columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -235,7 +265,7 @@ def report_csv(identification: dict[str, object], rows: list[dict[str, object]],
         lines.append(values)
     buffer = io.StringIO()
     delimiter = "," if variant == 2 else ";"
-    quoting = csv.QUOTE_ALL if variant == 2 else csv.QUOTE_MINIMAL
+    quoting: Literal[0, 1, 2, 3] = csv.QUOTE_ALL if variant == 2 else csv.QUOTE_MINIMAL
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n", quoting=quoting)
     writer.writerow(header)
     writer.writerows(lines)
@@ -248,10 +278,12 @@ def report_csv(identification: dict[str, object], rows: list[dict[str, object]],
 def report_json(identification: dict[str, object], rows: list[dict[str, object]]) -> bytes:
     """As the online form posts it; ``codes_qpv`` as a list."""
     activity = [
-        {k: (v.split("|") if k == "codes_qpv" and isinstance(v, str) else v)
-         for k, v in row.items()}
+        {
+            k: (v.split("|") if k == "codes_qpv" and isinstance(v, str) else v)
+            for k, v in row.items()
+        }
         for row in rows
-    ]  # fmt: skip
+    ]
     document = {"identification": identification, "activite": activity}
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 
@@ -278,9 +310,12 @@ class _Geography:
         population = communes.groupby("code_departement")["population"].sum()
         self.weights = {str(d): math.sqrt(float(p)) for d, p in population.items()}
         self.dep_names = dict(
-            zip(ref.departements["code_departement"], ref.departements["nom_departement"],
-                strict=True)
-        )  # fmt: skip
+            zip(
+                ref.departements["code_departement"],
+                ref.departements["nom_departement"],
+                strict=True,
+            )
+        )
         qpv = ref.qpv[ref.qpv["geographie"] == geographie]
         self.qpv: dict[str, list[str]] = {}
         for code, listed in zip(qpv["code_qpv"], qpv["codes_communes"], strict=True):
@@ -354,8 +389,9 @@ def _payload(
     return "json", report_json(identification, rows)
 
 
-def _spoil(kind: str, s: Structure, identification: dict, rows: list[dict],
-           geo: _Geography) -> tuple[str, bytes]:  # fmt: skip
+def _spoil(
+    kind: str, s: Structure, identification: dict, rows: list[dict], geo: _Geography
+) -> tuple[str, bytes]:
     """A report the loader must refuse (whole, or some of its rows)."""
     ident = dict(identification)
     if kind == "personal_data_column":
@@ -379,8 +415,9 @@ def _spoil(kind: str, s: Structure, identification: dict, rows: list[dict],
         return "csv", data
     bad = dict(rows[0])
     if kind == "row_outside_departement":
-        far = next(d for d in sorted(geo.top) if d != s.departement
-                   and d not in neighbours(s.departement))  # fmt: skip
+        far = next(
+            d for d in sorted(geo.top) if d != s.departement and d not in neighbours(s.departement)
+        )
         bad["code_commune"] = geo.top[far][0]
         bad["codes_qpv"] = None
     elif kind == "row_negative_count":
@@ -389,8 +426,9 @@ def _spoil(kind: str, s: Structure, identification: dict, rows: list[dict],
     else:
         bad["code_commune"] = geo.unknown
     # Enough good rows that the bad one stays under the 20 % quarantine threshold.
-    extra = [dict(rows[0], code_commune=c) for c in geo.top[s.departement][10:15]
-             if c not in s.communes]  # fmt: skip
+    extra = [
+        dict(rows[0], code_commune=c) for c in geo.top[s.departement][10:15] if c not in s.communes
+    ]
     return "xlsx", report_xlsx(ident, [*rows, *extra, bad])
 
 
@@ -413,21 +451,30 @@ def write_association_sample(
     rng = random.Random(f"{seed}:associations:{year}")
     sample = AssociationSample(Path(out_dir))
     sample.structures = _structures(geo, rng, scale)
-    spoiled = dict(zip(rng.sample(range(len(sample.structures)), len(INVALID_KINDS)),
-                       INVALID_KINDS, strict=True))  # fmt: skip
+    spoiled = dict(
+        zip(
+            rng.sample(range(len(sample.structures)), len(INVALID_KINDS)),
+            INVALID_KINDS,
+            strict=True,
+        )
+    )
     for index, s in enumerate(sample.structures):
         periodes = [f"{year}-S1", f"{year}-S2"] if s.half_yearly else [str(year)]
         for periode in periodes:
-            written = "1er semestre " + str(year) if periode.endswith("-S1") and index % 3 == 0 \
-                else periode  # fmt: skip
+            written = (
+                "1er semestre " + str(year)
+                if periode.endswith("-S1") and index % 3 == 0
+                else periode
+            )
             identification = {
                 "reseau": RESEAU_LABELS[s.reseau] if s.shape != "json" else s.reseau,
                 "structure": s.name,
                 "siret": int(s.siret) if s.shape == "xlsx" and index % 2 else s.siret,
-                "code_departement": int(s.departement) if s.shape == "xlsx"
-                and s.departement.isdigit() else s.departement,
+                "code_departement": int(s.departement)
+                if s.shape == "xlsx" and s.departement.isdigit()
+                else s.departement,
                 "periode": written,
-            }  # fmt: skip
+            }
             rows = _rows(s, geo, periode, rng)
             if index in spoiled and periode == periodes[-1]:
                 kind = spoiled[index]
@@ -454,8 +501,10 @@ def write_association_sample(
             if late:
                 sample.late.append(path)
             if kind is None and rng.random() < CORRECTED_SHARE:
-                fixed = [dict(r, nb_actions_collectives=int(r["nb_actions_collectives"]) + 1)
-                         for r in rows]  # fmt: skip
+                fixed = [
+                    dict(r, nb_actions_collectives=int(r["nb_actions_collectives"]) + 1)
+                    for r in rows
+                ]
                 _, data = _payload(s, identification, fixed, index % 3)
                 corrected = folder / f"{s.siret}_{periode}_corrige.{ext}"
                 corrected.write_bytes(data)

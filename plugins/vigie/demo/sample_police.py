@@ -1,7 +1,7 @@
-"""Deterministic sample of the police-population indicators (contracts/police_population.md).
+"""Deterministic sample of the police-population indicators (docs/contracts/police_population.md).
 
 Why: the demo and the tests need monthly indicators for every département and both forces,
-2017 to the last complete month, with magnitudes an analyst would find plausible (domain.md)
+2017 to the last complete month, with magnitudes an analyst would find plausible (docs/domain.md)
 and a known answer for the ``police_indicator_drop`` alert: a few clear drops (>= 20 % year on
 year, or DCPP / ISCG posts falling to 0) in known départements, returned by
 :func:`drops`. National figures are split per département by population and per force by a
@@ -24,7 +24,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from vigie.contracts.police_population import FIELDS, FORCES, INDICATORS, SOURCE
+from vigie.reference.geography import load_reference
 
 PARIS = ZoneInfo("Europe/Paris")
 START = date(2017, 1, 1)
@@ -32,7 +36,7 @@ REVISION_SHARE = 0.01
 # The order the demo API serves rows in, and so the order of the Parquet files it reads.
 SERVING_ORDER = ["mois", "code_departement", "force", "indicateur", "publie_le"]
 
-# National paths: (year, month) -> value, linear in between, flat outside (domain.md).
+# National paths: (year, month) -> value, linear in between, flat outside (docs/domain.md).
 NATIONAL_STOCKS: dict[str, list[tuple[tuple[int, int], float]]] = {
     # ISCG posts: ~240 end 2014, 357 end 2020, towards the 450 target.
     "intervenants_sociaux": [((2014, 12), 240), ((2020, 12), 357), ((2026, 12), 440)],
@@ -111,8 +115,6 @@ def _adoption(year: int) -> float:
 
 
 def _population_shares() -> dict[str, float]:
-    from vigie.reference.geography import load_reference
-
     ref = load_reference()
     population = ref.communes.groupby("code_departement")["population"].sum()
     codes = list(ref.departements["code_departement"])
@@ -226,12 +228,8 @@ def write_indicators_parquet(
     tens of gigabytes. Here only the base rows and one month of copies are in memory, and
     :class:`vigie.demo.police_api_server.ParquetIndicators` serves the file page by page.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     base = generate_indicators(seed, until, start=start)
-    schema = pa.schema([(name, pa.int64() if name == "valeur" else pa.string())
-                        for name in FIELDS])  # fmt: skip
+    schema = pa.schema([(name, pa.int64() if name == "valeur" else pa.string()) for name in FIELDS])
     written = 0
     with pq.ParquetWriter(str(path), schema) as writer:
         for _, month in base.groupby("mois", sort=True):

@@ -1,10 +1,10 @@
-"""A deterministic sample landing zone of prefecture FIPD programmes (contracts/prefectures.md).
+"""A deterministic sample landing zone of prefecture FIPD exports (docs/contracts/prefectures.md).
 
 Why: the platform must be demonstrable and testable without real prefecture exports, and the
 exports it will receive are messy in known ways. This generator writes one FIPD programme file
 per département and year, in four shapes that rotate across départements (clean CSV, messy
 French Windows-1252 CSV, comma CSV with BOM and synonym headers, XLSX with a title row), with
-realistic magnitudes (domain.md) and a known answer: which départements fall below the 75 %
+realistic magnitudes (docs/domain.md) and a known answer: which départements fall below the 75 %
 priority share, which files carry deliberately invalid rows. Same seed, same bytes (file
 modification times included), so tests can rely on it.
 
@@ -37,7 +37,7 @@ from vigie.settings import get_settings
 FIXED_YEARS = (2017, 2018, 2019, 2020)
 SECOND_CHECK_YEAR = 2019  # the other year with a known set of départements below target
 TARGET = 0.75
-# National FIPD, M€ (domain.md); later years repeat the last known figure.
+# National FIPD, M€ (docs/domain.md); later years repeat the last known figure.
 NATIONAL_FUND = {
     2016: 69.4,
     2017: 102.0,

@@ -268,7 +268,7 @@ def _checked(report: _Report) -> RawTable:
     if personal:
         raise FileRejected(
             "personal_data",
-            f"column(s) about individuals: {', '.join(personal)} (contracts/associations.md: "
+            f"column(s) about individuals: {', '.join(personal)} (docs/contracts/associations.md: "
             "reports carry counts only)",
         )
     ident = report.identification

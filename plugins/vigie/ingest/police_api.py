@@ -1,4 +1,4 @@
-"""Client of the police-population indicators API (contracts/police_population.md).
+"""Client of the police-population indicators API (docs/contracts/police_population.md).
 
 The connection is Airflow's HTTP provider's job: :class:`PoliceApiHook` (an ``HttpHook``)
 reads ``vigie_police_api`` (host = base URL, password = bearer token; extras such as proxies
@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+
 from vigie.contracts.police_population import FIELDS, FORCES, MOIS_PATTERN
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,9 @@ def _http_hook_class() -> type:
                 )
             return password
 
-        def get_conn(self, headers: dict[Any, Any] | None = None, extra_options=None):
+        def get_conn(
+            self, headers: dict[Any, Any] | None = None, extra_options: dict[str, Any] | None = None
+        ) -> requests.Session:
             session = super().get_conn(headers, extra_options)
             session.auth = None
             session.headers["Authorization"] = f"Bearer {self.token()}"
@@ -286,8 +289,9 @@ class PoliceApiClient:
                 raise PoliceApiError(f"{url}: {problem}, gave up after {attempt + 1} attempts")
             if wait is None:
                 wait = min(cfg.backoff_max, cfg.backoff_base * 2**attempt)
-            log.warning("%s: %s, retry %d/%d in %.1fs", url, problem, attempt + 1,
-                        cfg.max_retries, wait)  # fmt: skip
+            log.warning(
+                "%s: %s, retry %d/%d in %.1fs", url, problem, attempt + 1, cfg.max_retries, wait
+            )
             cfg.sleep(wait)
             attempt += 1
 
@@ -305,6 +309,11 @@ class PoliceApiClient:
     def fetch(self, depuis: str | None = None, jusqua: str | None = None) -> list[Page]:
         """All pages of the window in memory: loading starts only once the fetch is whole."""
         pages = list(self.iter_pages(depuis, jusqua))
-        log.info("fetched %d page(s), %d row(s) (depuis=%s jusqua=%s)",
-                 len(pages), sum(len(p.rows) for p in pages), depuis, jusqua)  # fmt: skip
+        log.info(
+            "fetched %d page(s), %d row(s) (depuis=%s jusqua=%s)",
+            len(pages),
+            sum(len(p.rows) for p in pages),
+            depuis,
+            jusqua,
+        )
         return pages

@@ -163,7 +163,9 @@ class LeanProducerWatcherOperator(DbtProducerWatcherOperator):
 
     _dbt_runner_callbacks: list[Callable[..., Any]] | None  # Cosmos's, set by its __init__
 
-    def run_dbt_runner(self, command: list[str], env: dict[str, str], cwd: str, **kwargs: Any):
+    def run_dbt_runner(
+        self, command: list[str], env: dict[str, str], cwd: str, **kwargs: Any
+    ) -> Any:  # as Cosmos's: dbt's dbtRunnerResult
         context = kwargs.get("context")
         if context is None or context.get("_check_source_freshness"):
             return super().run_dbt_runner(command, env, cwd, **kwargs)

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+
 from vigie.settings import SOURCE_TREE_ROOT, get_settings
 
 SHIPPED_DIR: Path = Path(SOURCE_TREE_ROOT) / "include" / "reference"

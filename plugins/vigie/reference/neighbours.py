@@ -1,7 +1,7 @@
 """Which départements share a border: association reports may serve a neighbouring one.
 
 Why a table in code: INSEE's Code officiel géographique (the reference snapshot) carries no
-adjacency, and the contract (``associations.md``) accepts a commune "in the declared
+adjacency, and the contract (``docs/contracts/associations.md``) accepts a commune "in the declared
 département or a neighbouring one". Land borders of metropolitan France; Corsica's two
 départements neighbour each other; overseas départements have no neighbour. Paris, the petite
 couronne and the grande couronne follow their real borders. A test checks the table against

@@ -1,6 +1,6 @@
 {#-
     Every row of every association report, history included, without the sensitive
-    `nb_situations_radicalisation_orientees` (it stays in the raw layer: domain.md, GDPR
+    `nb_situations_radicalisation_orientees` (it stays in the raw layer: docs/domain.md, GDPR
     art. 9/10). The raw table appears when the association DAG first runs; until then this
     view is empty (with the same columns) so the rest of the project still builds.
 -#}
