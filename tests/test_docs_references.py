@@ -2,8 +2,7 @@
 
 The specifications used to live outside the repository; every reference now points into
 ``docs/``. This test reads every tracked text file and fails on a cited path that the
-repository does not hold, or on a bare ``contracts/*.md`` / ``domain.md`` that is not under
-``docs/``.
+repository does not hold, or on a specification cited by its old name, outside ``docs/``.
 """
 
 from __future__ import annotations
