@@ -209,7 +209,11 @@ def _addresses(messages: list) -> list[str]:
 
 
 def _wait_for_writer(database_url: str, timeout: float = 300) -> list[int]:
-    """Wait for a connection to the warehouse whose transaction has written (mid-load)."""
+    """Wait for a connection to the warehouse whose transaction has written rows (mid-load).
+
+    A loader first makes sure its tables exist (short DDL transactions that may already have
+    committed when the test acts): only a transaction running a data statement is the load's.
+    """
     database = database_url.rsplit("/", 1)[1]
     con = psycopg2.connect(database_url.rsplit("/", 1)[0] + "/postgres")
     con.autocommit = True
@@ -221,7 +225,11 @@ def _wait_for_writer(database_url: str, timeout: float = 300) -> list[int]:
                     """
                     SELECT pid
                     FROM pg_stat_activity
-                    WHERE datname = %s AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL
+                    WHERE
+                        datname = %s
+                        AND pid <> pg_backend_pid()
+                        AND backend_xid IS NOT NULL
+                        AND query !~* '^[[:space:]]*(create|alter|drop)[[:space:]]'
                     """,
                     (database,),
                 )
