@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 export UV_PYTHON ?= 3.11
 
-.PHONY: help install manifest demo test lint pytest up cluster docs bench bench-warehouse bench-cluster clean
+.PHONY: help install manifest demo test lint pytest up cluster docs screenshots sql bench bench-warehouse bench-cluster clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -17,14 +17,19 @@ install:  ## install the locked environment (.venv) and build the dbt manifest
 	@$(UV) sync --frozen --quiet
 	@$(MAKE) --no-print-directory manifest
 
-manifest:  ## build dbt_project/target/manifest.json (Cosmos renders the DAG from it)
-	@echo "[vigie] building the dbt manifest"
-	@cd dbt_project && $(RUN) dbt parse --quiet --project-dir . --profiles-dir . --target duckdb
+# Rebuilt when the project (or the locked dbt) changed since: a dbt parse costs seconds per target.
+DBT_SOURCES := dbt_project/models dbt_project/macros dbt_project/tests dbt_project/dbt_project.yml dbt_project/profiles.yml uv.lock
 
-demo: install  ## sample landing zone + the whole flow once, with a summary
-	@rm -rf data/landing data/archive data/quarantine data/outbox data/warehouse.duckdb
-	@$(RUN) vigie sample data/landing
-	@$(RUN) vigie run --serve-sample-api
+manifest:  ## build dbt_project/target/manifest.json (Cosmos renders the DAG from it)
+	@if [ -f dbt_project/target/manifest.json ] && [ -z "$$(find $(DBT_SOURCES) -newer dbt_project/target/manifest.json -print -quit 2>/dev/null)" ]; then \
+		echo "[vigie] the dbt manifest is up to date"; \
+	else \
+		echo "[vigie] building the dbt manifest"; \
+		cd dbt_project && $(RUN) dbt parse --quiet --project-dir . --profiles-dir . --target duckdb; \
+	fi
+
+demo: install  ## sample + the whole flow once in data/demo/ (its own settings), with a summary
+	@$(RUN) vigie demo $(DEMO_ARGS)
 
 lint:  ## ruff (lint + format), the package's layers (.importlinter), deptry, mypy, sqlfluff on the dbt models
 	@echo "[vigie] ruff"
@@ -58,6 +63,12 @@ docs:  ## dbt docs of the warehouse on http://127.0.0.1:8081 (DOCS_PORT=...; Ctr
 	@$(RUN) python -c 'from vigie.warehouse.dbt_runner import run_dbt; from vigie.settings import get_settings; run_dbt(["docs", "generate", "--quiet"], get_settings())'
 	@echo "[vigie] serving dbt_project/target on http://127.0.0.1:$(or $(DOCS_PORT),8081)"
 	@$(RUN) python -m http.server --bind 127.0.0.1 --directory dbt_project/target $(or $(DOCS_PORT),8081)
+
+screenshots: install  ## the README's pictures of the weekly e-mails (headless Chromium) -> docs/screenshots/email-*.png
+	@$(RUN) python docs/screenshots/email-screenshots.py
+
+sql:  ## the warehouse in a SQL client, read-only (harlequin; psql on PostgreSQL); Q='SELECT ...' prints one answer
+	@$(RUN) python -m vigie.warehouse.sql_client $(if $(Q),--query "$(Q)")
 
 SCALES ?= national,x10
 BENCH_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/postgres

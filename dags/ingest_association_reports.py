@@ -9,7 +9,9 @@ batches (one transaction per batch, one per file if the batch fails) into
 `raw.association_reports` with their lineage; a newer report for the same SIRET and période
 supersedes the earlier one (history kept). A report with an invalid SIRET, an unreadable
 période or any column about individuals goes whole to `quarantine/` with a `.reason.json`;
-refused rows go to `audit.load_rejects`; every file's fate is in `audit.file_loads`.
+refused rows go to `audit.load_rejects`; every file's fate is in `audit.file_loads`. A
+quarantined report is a WARNING line, one notice to the data engineers, and `report_quarantine`
+failing (the run shows red; the good reports are loaded).
 
 Produces the `vigie_raw_associations` asset that schedules the warehouse build.
 """
@@ -35,7 +37,13 @@ def ingest_association_reports() -> None:
         """Each waiting report: read, validate, load or quarantine, archive (one log line each)."""
         return tasks.load_association_reports(run_id)
 
-    load_landed_reports()
+    # Red only when reports were quarantined; the load task sent the engineers' notice.
+    @task(pool=WAREHOUSE_POOL, on_failure_callback=[])
+    def report_quarantine(loaded: dict) -> str:
+        """Fails, with the reports' names and reasons, when the load quarantined any."""
+        return tasks.report_quarantine("associations", loaded)
+
+    report_quarantine(load_landed_reports())
 
 
 ingest_association_reports()

@@ -4,16 +4,22 @@
 Fetches the monthly police-population indicators (`docs/contracts/police_population.md`) from the
 statistical service's API through the `vigie_police_api` connection (host = base URL,
 password = bearer token): only the months not yet complete plus the last three (revisions),
-every page, retrying `429`/`5xx` with backoff, in one transaction per fetch. Without that
-connection the API task is skipped. Then loads the CSV fallback files dropped in
-`<VIGIE_LANDING_URL>/police_population/` with the common file rules (rejects, quarantine,
-archive). Both feed `raw.police_population_indicators` with their lineage; unknown indicators
-are stored and listed in the task's return value and a WARNING log line.
+every page, retrying `429`/`5xx` with backoff, staged outside the warehouse and written in
+one transaction per fetch (the warehouse is held only while writing). The window is the run's
+(its data interval), so a re-run or a backfill asks for the same months. Every fetch, a failed
+one too, is recorded in `audit.api_fetches`. Without that connection the API task is skipped.
+Whatever the API did, the CSV fallback files dropped in
+`<VIGIE_LANDING_URL>/police_population/` are loaded with the common file rules (rejects,
+quarantine, archive); a failed fetch still makes the run fail. Both feed
+`raw.police_population_indicators` with their lineage; unknown indicators are stored and
+listed in the task's return value and a WARNING log line.
 
 Produces the `vigie_raw_police_population` asset.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from airflow.sdk import dag, task
 from vigie import tasks
@@ -30,17 +36,27 @@ from vigie.orchestration.defaults import DAG_DEFAULTS, WAREHOUSE_POOL
 )
 def ingest_police_population() -> None:
     @task(pool=WAREHOUSE_POOL)
-    def fetch_api(run_id: str | None = None) -> dict:
-        """Incremental fetch and load from the API; skipped without the connection."""
-        return tasks.fetch_police_api(run_id)
+    def fetch_api(**context: Any) -> dict:
+        """Incremental fetch and load from the API, for the run's day; skipped without the
+        connection."""
+        return tasks.fetch_police_api(context["run_id"], tasks.run_data_day(context))
 
-    # none_failed: runs after a skipped API task, not after a failed one (the run shows it).
-    @task(pool=WAREHOUSE_POOL, outlets=[RAW_POLICE_POPULATION], trigger_rule="none_failed")
+    @task(pool=WAREHOUSE_POOL, outlets=[RAW_POLICE_POPULATION])
     def load_csv_fallback(run_id: str | None = None) -> dict:
         """Each CSV waiting under police_population/: validate, load or quarantine, archive."""
         return tasks.load_police_csv(run_id)
 
-    fetch_api() >> load_csv_fallback()
+    @task(pool=WAREHOUSE_POOL, on_failure_callback=[])
+    def report_quarantine(loaded: dict) -> str:
+        """Fails, with the files' names and reasons, when the fallback quarantined any."""
+        return tasks.report_quarantine("police_population", loaded)
+
+    # No edge between the API and the fallback: the CSV files dropped during an outage load
+    # whatever the API did, and a failed fetch stays a leaf, so the run still shows it red
+    # (Airflow decides a run's state from its leaf tasks). The one-slot pool runs them one
+    # after the other; the API first, by weight.
+    fetch_api.override(priority_weight=2)()
+    report_quarantine(load_csv_fallback())
 
 
 ingest_police_population()

@@ -14,6 +14,10 @@ reason, quarantined files included) and read as one line per file in the view
 Expectations suites in `include/expectations/`; results and Data Docs go to `VIGIE_GX_DIR`
 (the log gives the path of `data_docs/index.html`).
 
+A quarantined file is a WARNING line, one notice to the data engineers for the run, and the
+task `report_quarantine` failing with the files' names: the run shows red while the good files
+are loaded and their asset event emitted.
+
 Produces the `vigie_raw_prefectures` asset that schedules the warehouse build.
 """
 
@@ -39,11 +43,20 @@ def ingest_prefecture_exports() -> None:
         return tasks.refresh_reference()
 
     @task(pool=WAREHOUSE_POOL, outlets=[RAW_PREFECTURES])
-    def load_landed_files(run_id: str | None = None) -> dict[str, int]:
+    def load_landed_files(run_id: str | None = None) -> dict:
         """Each waiting file: validate, load or quarantine, archive. Logs one line per file."""
         return tasks.load_prefecture_files(run_id)
 
-    refresh_reference() >> load_landed_files()
+    # Red only when files were quarantined (the good ones are loaded and announced by then);
+    # its message names them. No failure e-mail: the load task sent the quarantine notice.
+    @task(pool=WAREHOUSE_POOL, on_failure_callback=[])
+    def report_quarantine(loaded: dict) -> str:
+        """Fails, with the files' names and reasons, when the load quarantined any."""
+        return tasks.report_quarantine("prefectures", loaded)
+
+    loaded = load_landed_files()
+    refresh_reference() >> loaded
+    report_quarantine(loaded)
 
 
 ingest_prefecture_exports()

@@ -13,6 +13,11 @@ as `.eml` files. Every attempt is logged in `audit.email_sends`: re-running a we
 nothing already sent with the same content, a failed send fails the task after the others
 went out, and the retry sends only what is missing. Trigger with `{"force_resend": true}`
 to send the week again.
+
+`check_source_freshness` runs `dbt source freshness` against the rules of the dbt sources
+(a FIPD export within 45 days...) and shows the result in `marts.data_freshness`: a source
+that stopped sending triggers no warehouse build, so Monday is when it gets noticed. A stale
+source is logged, never a failure.
 """
 
 from __future__ import annotations
@@ -51,8 +56,14 @@ def weekly_pilot_alerts() -> None:
         """The week's quarantined files, to the data engineers (not the pilots)."""
         return tasks.notify_week_quarantine(get_current_context())
 
+    @task(pool=WAREHOUSE_POOL)  # dbt writes audit.source_freshness and marts.data_freshness
+    def check_source_freshness() -> dict:
+        """dbt source freshness into marts.data_freshness; a stale source is only logged."""
+        return tasks.check_source_freshness()
+
     evaluate_checks() >> send_pilot_emails()
     notify_engineers_of_quarantine()
+    check_source_freshness()
 
 
 weekly_pilot_alerts()

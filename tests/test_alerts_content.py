@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import email
 import email.policy
+import html
 import io
 import json
 from datetime import UTC, date, datetime
@@ -22,10 +23,11 @@ import pytest
 from vigie.alerts import chart
 from vigie.alerts.alert_rows import compare_weeks, parse_alert_rows, worst_first
 from vigie.alerts.chart import chart_data_from_png
+from vigie.alerts.france_map import map_data_from_png
 from vigie.alerts.render import build_weekly_emails
-from vigie.reference.pilots import read_pilots
+from vigie.reference.pilots import DEPARTEMENTS, read_pilots
 
-from tests.test_alerts_render import MARKERS, PILOTS_CSV, RAW_AMOUNTS, ROWS, SENDER
+from tests.test_alerts_render import MARKERS, PILOTS_CSV, RAW_AMOUNTS, ROWS, SENDER, unwrap
 
 WEEK = date(2026, 11, 23)
 PREVIOUS = date(2026, 11, 16)
@@ -84,20 +86,29 @@ def fipd(code, annee, status, gap=0.0, share=None, top=(), week=WEEK) -> dict:
     )
 
 
-def police(code, period, status, evolution=None, message="", week=WEEK) -> dict:
+def police(
+    code, period, status, evolution=None, message="", week=WEEK, before=100.0, after=80.0
+) -> dict:
     indicators = (
         [
             {
                 "indicateur": "signalements_plateforme",
-                "valeur": 80.0,
-                "valeur_annee_precedente": 100.0,
+                "valeur": after,
+                "valeur_annee_precedente": before,
                 "evolution": evolution,
             }
         ]
         if evolution is not None
         else []
     )
-    lineage = [{"indicateur": "signalements_plateforme", "source": "api", "page": 3}]
+    lineage = [
+        {
+            "indicateur": "signalements_plateforme",
+            "source": "api",
+            "request_url": "http://api.interne.example/v1/indicateurs?page=3",
+            "page": 3,
+        }
+    ]
     return alert(
         "police_indicator_drop",
         code,
@@ -167,6 +178,8 @@ CURRENT = [
         -0.5,
         "Bouches-du-Rhône (13), gendarmerie nationale : "
         "délégués à la cohésion police-population 2 → 1 (-50,0 %).",
+        before=2.0,
+        after=1.0,
     ),
     police("13-PN", "2026-10", "no_data"),
     police("69-PN", "2026-10", "ok"),
@@ -202,6 +215,16 @@ CURRENT = [
         {"plan_radicalisation": "en_cours", "months": 13},
         dep="13",
         kind="contrat_de_ville",
+    ),
+    # Rhône: no contrat de ville follow-up at all: the PART check has nothing to look at.
+    alert(
+        "part_annex_missing",
+        "69",
+        "-",
+        "not_monitored",
+        "Rhône (69) : aucun suivi des contrats de ville reçu ; les annexes de prévention de "
+        "la radicalisation ne sont pas suivies.",
+        dep="69",
     ),
     alert(
         "association_report_missing",
@@ -365,7 +388,7 @@ def test_mime_structure_text_html_with_inline_chart_and_csv(messages):
 
 def test_digest_says_what_is_new_and_what_is_resolved(messages):
     p = parts(messages["copil@pilotes.example"])
-    changes = section(p["text"], "ÉVOLUTION DEPUIS LA SEMAINE DU 16/11/2026", "NIVEAU NATIONAL")
+    changes = section(p["text"], "ÉVOLUTION DEPUIS LA SEMAINE DU 16/11/2026", "PART PRIORITAIRE")
     new = section(changes, "Nouvelles alertes (3)", "Alertes levées")
     assert "FIPD 93 2026" in new  # was at 76 % last week
     assert "Export FIPD 13 : dernier reçu" in new  # was fresh enough last week
@@ -382,20 +405,22 @@ def test_digest_says_what_is_new_and_what_is_resolved(messages):
     assert "Plaine Commune" not in changes and "Les Calanques" not in changes
     assert "évalués pour la première fois cette semaine" in changes
     assert "Contrat de ville sans annexe de prévention de la radicalisation" in changes
-    assert "3 nouvelles alertes, 4 levées" in p["subject"]
+    assert p["subject"].startswith("[Vigie] Synthèse nationale : France 72,4")
     # The HTML says the same, and marks the new FIPD alert in the table.
     assert "Nouvelles alertes (3)" in p["html"] and "Alertes levées ou à vérifier (4)" in p["html"]
     assert "1. Seine-Saint-Denis (93) — nouvelle alerte cette semaine" in p["text"]
     assert "2. Bouches-du-Rhône (13)\n" in p["text"]
-    rows = {(r["controle"], r["territoire"], r["periode"]): r for r in csv_rows(p["csv"])}
-    assert rows[("fipd_share_below_target", "93", "année en cours")]["evolution_semaine"] == (
-        "nouvelle alerte"
-    )
-    assert rows[("police_indicator_drop", "93-PN", "2026-10")]["evolution_semaine"] == (
-        "alerte maintenue"
-    )
-    gone = rows[("police_indicator_drop", "69-GN", "2026-09")]
-    assert gone["evolution_semaine"] == "ne figure plus dans les contrôles"
+    rows = {
+        (r["Contrôle"], unwrap(r["Territoire"]), unwrap(r["Période"])): r
+        for r in csv_rows(p["csv"])
+    }
+    change = "Évolution depuis la semaine précédente"
+    fipd_label = "Part prioritaire FIPD sous la cible"
+    assert rows[(fipd_label, "93", "2026 (année en cours)")][change] == "nouvelle alerte"
+    police_label = "Baisse d'un indicateur police-population"
+    assert rows[(police_label, "93-PN", "octobre 2026")][change] == "alerte maintenue"
+    gone = rows[(police_label, "69-GN", "septembre 2026")]
+    assert gone[change] == "ne figure plus dans les contrôles"
 
 
 def test_departement_sees_its_own_changes_only(messages):
@@ -427,7 +452,7 @@ def test_without_alert_rows_the_fipd_share_is_still_reported(pilots):
     built = {str(m["To"]): m for m in build(chosen, current=None, previous=None)}
     p = parts(built["spv-93@pilotes.example"])
     assert "n'ont pas encore été évalués" in p["text"]
-    assert f"réorienter 81{NNBSP}480{NBSP}€ (2026)" in p["text"]
+    assert f"réorienter 81{NNBSP}480{NBSP}€ vers des actions" in p["text"]
     assert chart_data_from_png(p["png"])["bars"][0]["code"] == "93"
 
 
@@ -438,13 +463,14 @@ def test_every_section_of_the_digest_is_worst_first(messages):
     text = parts(messages["copil@pilotes.example"])["text"]
     fipd_part = section(text, "DÉPARTEMENTS SOUS LA CIBLE", "DÉPARTEMENTS SANS DONNÉES")
     assert fipd_part.index("Seine-Saint-Denis (93)") < fipd_part.index("Bouches-du-Rhône (13)")
-    exports = section(text, "EXPORT FIPD NON REÇU", "BAISSE D'UN INDICATEUR")
+    exports = section(text, "RÉCEPTION DE L'EXPORT FIPD", "BAISSE D'UN INDICATEUR")
     assert "1. Export FIPD 75 : aucun export" in exports  # never received: worst
     assert "2. Export FIPD 13 : dernier reçu" in exports
     assert "Export FIPD 93" not in exports  # ok rows are not listed
     drops = section(text, "BAISSE D'UN INDICATEUR POLICE-POPULATION", "CONTRAT DE VILLE")
-    assert "1. Bouches-du-Rhône (13), gendarmerie" in drops  # -50 % before -20 %
-    assert "2. Seine-Saint-Denis (93), police" in drops
+    # By size: 100 -> 80 (20 fewer) before 2 -> 1 (one fewer), whatever the percentages.
+    assert "1. Seine-Saint-Denis (93), police" in drops
+    assert "2. Bouches-du-Rhône (13), gendarmerie" in drops
     assert "1 territoire sans données" in drops
     annexes = section(text, "CONTRAT DE VILLE SANS ANNEXE", "BILAN D'ASSOCIATION")
     assert "1. Contrat de ville de Plaine Commune" in annexes  # no annex at all
@@ -454,8 +480,9 @@ def test_every_section_of_the_digest_is_worst_first(messages):
     assert reports.index("Les Calanques") < reports.index("Trait d'union")  # 83 days late first
     # In the HTML too.
     html = parts(messages["copil@pilotes.example"])["html"]
-    exports = section(html, "Export FIPD non reçu : 2 départements", "Baisse d'un indicateur")
-    assert exports.index("Export FIPD 75") < exports.index("Export FIPD 13 : dernier")
+    exports = section(html, "Réception de l&#39;export FIPD</h2>", "Baisse d&#39;un indicateur")
+    # (in the HTML, the space before ":" is a no-break space, as French typography wants)
+    assert exports.index("Export FIPD 75") < exports.index(f"Export FIPD 13{NBSP}: dernier")
 
 
 def test_rows_rank_by_their_own_figures():
@@ -501,7 +528,16 @@ def test_a_departement_never_sees_another_departements_figures(messages, recipie
             assert RAW_AMOUNTS[code] not in p["csv"]
     # The national association's row has no département: only the national digest has it.
     assert "Trait d'union" not in p["text"] + p["html"] + p["csv"]
-    assert {r["code_departement"] for r in csv_rows(p["csv"])} == own
+    assert {unwrap(r["Code département"]) for r in csv_rows(p["csv"])} == own
+    # No other département's code or name anywhere: text, HTML, subject, attachment (a
+    # département is always named "Nom (code)", and its code is a cell ="code" in the CSV).
+    for code, name in DEPARTEMENTS.items():
+        if code in own:
+            continue
+        for kind in ("subject", "text", "html", "csv"):
+            assert f"({code})" not in p[kind], f"{recipient}: ({code}) in {kind}"
+            assert f"{name} ({code})" not in p[kind], f"{recipient}: {name} in {kind}"
+            assert f'="{code}"' not in p[kind], f"{recipient}: {code} in {kind}"
     # The chart: drawn from the recipient's départements only (France as the reference).
     data = chart_data_from_png(p["png"])
     assert data["kind"] == "departement"
@@ -521,9 +557,20 @@ def test_departement_message_details_its_alerts(messages):
     assert f"D-93-2 — Association Horizon 93 — 90{NNBSP}000{NBSP}€" in text
     assert "Baisse d'un indicateur police-population : 1 alerte" in text
     assert "IGPN/IGGN 100 → 80" in text
-    assert "Export FIPD non reçu : rien à signaler." in text
+    # The export check says when the last export arrived, not just "rien à signaler".
+    assert (
+        "Réception de l'export FIPD : rien à signaler. Export FIPD 93 : dernier reçu le "
+        "2026-11-13" in text
+    )
     assert "Contrat de ville de Plaine Commune (93)" in text
-    assert "2 autres alertes" in p["subject"]
+    # The police fall in its box, with why the indicator matters and what to do.
+    police_part = section(text, "Baisse d'un indicateur police-population : 1 alerte", "Contrat")
+    assert "Pourquoi ces indicateurs comptent" in police_part and "Conseil" in police_part
+    assert "Signalements à la plateforme IGPN/IGGN : la plateforme" in police_part
+    # The subject names the most serious item; the preview says there are two more.
+    assert p["subject"].startswith("[Vigie] Seine-Saint-Denis (93) : FIPD 68,4")
+    preheader = html.unescape(p["html"].split("</div>", 1)[0])
+    assert preheader.endswith("Et 2 autres points. Réponse attendue d'ici le 7 décembre 2026.")
     data = chart_data_from_png(p["png"])
     assert [(b["annee"], b["share"], b["below"]) for b in data["bars"]] == [
         (2026, pytest.approx(844_445 / 1_234_567), True),
@@ -536,18 +583,69 @@ def test_departement_message_details_its_alerts(messages):
     ]
 
 
-def test_national_chart_shows_every_departement_lowest_first(messages):
+def test_national_map_colours_every_departement_against_the_target(messages):
     p = parts(messages["copil@pilotes.example"])
-    data = chart_data_from_png(p["png"])
-    assert data["kind"] == "national" and data["target"] == 0.75
-    codes = [b["code"] for b in data["bars"]]
-    assert len(codes) == 101 and set(codes) == set(read_codes())
-    assert codes[:3] == ["93", "13", "69"]  # the measured ones, lowest share first
-    assert [b["below"] for b in data["bars"][:3]] == [True, True, False]
-    assert all(b["share"] is None for b in data["bars"][3:])  # then without data
-    assert codes[3:6] == ["01", "02", "03"]  # in official order
-    assert data["reference"][0] == "France 2026"
-    assert 'alt="Graphique : Part prioritaire FIPD' in p["html"]
+    data = map_data_from_png(p["png"])
+    assert data["kind"] == "national" and data["target"] == 0.75 and data["annee"] == 2026
+    states = {e["code"]: e["state"] for e in data["entries"]}
+    assert set(states) == set(read_codes())  # the 101, overseas included
+    assert states["93"] == states["13"] == "below"
+    assert states["69"] == "reached"
+    assert states["48"] == "not_monitored"  # nothing received for either year: never blue
+    assert data["france"] == pytest.approx(44_321_000 / 61_234_000)
+    # The alt text says what the picture shows, the HTML key matches what is drawn.
+    assert 'alt="Carte de France des départements' in p["html"]
+    assert f"Seine-Saint-Denis (93) 68,4{NNBSP}%" in p["html"]
+    assert f"sous la cible de 75{NNBSP}% : 2" in p["html"]
+    assert "cible atteinte ou dépassée : 1" in p["html"]
+    assert "non suivi (aucune donnée reçue) : 98" in p["html"]
+    assert "pas encore de données" not in p["html"]  # no such département: not in the key
+
+
+def test_the_map_is_the_same_bytes_for_the_same_data(messages):
+    from vigie.alerts import france_map
+
+    png = parts(messages["copil@pilotes.example"])["png"]
+    data = france_map.map_data_from_png(png)
+    again = france_map.MapData(
+        data["kind"],
+        data["annee"],
+        data["target"],
+        data["france"],
+        tuple(france_map.MapEntry(**e) for e in data["entries"]),
+    )
+    assert france_map.render_map_png(again) == png
+
+
+def test_not_monitored_is_said_plainly_never_green(messages):
+    p = parts(messages["pdec-69@pilotes.example"])
+    annex = section(p["text"], "\nContrat de ville sans annexe", "\n\n")
+    assert annex.startswith(" de prévention de la radicalisation : non suivi")
+    assert "rien à signaler" not in annex
+    html = section(
+        p["html"], "Contrat de ville sans annexe de prévention de la radicalisation</h3>"
+    )
+    state = html.split("</p>", 1)[0]
+    assert "Non suivi" in state and "#18753c" not in state and "Rien à signaler" not in state
+    rows = {r["Contrôle"]: r for r in csv_rows(p["csv"])}
+    assert (
+        rows["Contrat de ville sans annexe de prévention de la radicalisation"]["Situation"]
+        == "non suivi"
+    )
+    digest = parts(messages["copil@pilotes.example"])["text"]
+    assert "non suivi pour 1 département" in section(digest, "EN BREF", "ÉVOLUTION")
+
+
+def test_no_internal_url_table_or_hash_in_any_attachment(messages):
+    for recipient, message in messages.items():
+        attachment = parts(message)["csv"]
+        for leak in ("api.interne.example", "127.0.0.1", "audit.", "marts.", "sha256", "ab" * 32):
+            assert leak not in attachment, f"{recipient}: {leak!r} in the attachment"
+        assert "http://evil.example" not in attachment or recipient in (
+            "copil@pilotes.example",
+            "pdec-93@pilotes.example",
+            "spv-93@pilotes.example",
+        )  # quoted from a prefecture's own file (formula-safe), not the platform's
 
 
 def read_codes():
@@ -561,11 +659,15 @@ def read_codes():
 
 def test_alert_rows_in_the_csv_are_formula_safe_and_the_html_escaped(messages):
     p = parts(messages["spv-93@pilotes.example"])
-    rows = {(r["controle"], r["territoire"]): r for r in csv_rows(p["csv"])}
-    evil = rows[("part_annex_missing", "CV-93-EVIL")]
-    assert evil["message"].startswith("'=HYPERLINK(")  # text, not a formula, in Excel
-    assert evil["situation"] == "rien à signaler"
-    assert rows[("fipd_share_below_target", "93")]["sources"].startswith('{"files"')
+    rows = {(r["Contrôle"], unwrap(r["Territoire"]), r["Année"]): r for r in csv_rows(p["csv"])}
+    evil = rows[
+        ("Contrat de ville sans annexe de prévention de la radicalisation", "CV-93-EVIL", "")
+    ]
+    assert evil["Constat"].startswith("'=HYPERLINK(")  # text, not a formula, in Excel
+    assert evil["Situation"] == "rien à signaler"
+    fipd_row = rows[("Part prioritaire FIPD sous la cible", "93", "2026")]
+    assert fipd_row["Sources (fichier et ligne)"] == "fipd_93_2026.csv (ligne 3)"
+    assert fipd_row["Code département"] == '="93"'  # shown as 93 by a French Excel
     assert "<b>clic</b>" not in p["html"] and "&lt;b&gt;clic&lt;/b&gt;" in p["html"]
 
 

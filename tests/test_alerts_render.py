@@ -13,11 +13,23 @@ import email
 import email.policy
 import importlib.util
 import io
+import re
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 
 import pytest
-from vigie.alerts.formatting import csv_safe, format_eur, format_share, format_target
+from vigie.alerts.formatting import (
+    csv_safe,
+    csv_text,
+    format_change,
+    format_count,
+    format_eur,
+    format_month,
+    format_period,
+    format_share,
+    format_target,
+)
+from vigie.alerts.mime import fold_subject
 from vigie.alerts.outbox import write_outbox
 from vigie.alerts.render import build_weekly_emails
 from vigie.reference.pilots import DEPARTEMENTS, Pilot, read_pilots
@@ -83,9 +95,11 @@ national;comité de pilotage Intérieur/Ville;copil@pilotes.example
 MARKERS = {
     "93": ["Seine-Saint-Denis", "(93)", "1\u202f234\u202f567", "81\u202f480", "68,4"],
     "13": ["Bouches-du-Rhône", "(13)", "412\u202f000", "700\u202f000", "10\u202f300", "72,5"],
-    "69": ["Rhône (69)", "(69)", "876\u202f543", "905\u202f000", "84,9"],
+    "69": ["Rhône (69)", "(69)", "876\u202f543", "905\u202f000", "85,0"],
     "48": ["Lozère", "(48)"],
-    "FR": ["France", "61\u202f234\u202f000", "66\u202f100\u202f000", "72,3"],
+    # France's share is the reference every département is shown against (its chart, its
+    # alt text, its key); France's amounts are not a département's business.
+    "FR": ["61\u202f234\u202f000", "66\u202f100\u202f000"],
 }
 RAW_AMOUNTS = {"93": "1234567", "13": "412000", "69": "876543", "FR": "61234000"}
 
@@ -119,6 +133,16 @@ def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text), delimiter=";"))
 
 
+def unwrap(cell: str) -> str:
+    """``="01"`` (a code kept as text for Excel) -> ``01``."""
+    match = re.fullmatch(r'="(.*)"', cell)
+    return match[1] if match else cell
+
+
+def codes_in(text: str) -> set[str]:
+    return {unwrap(r["Code département"]) for r in csv_rows(text)}
+
+
 # --- Recipients -------------------------------------------------------------------------------
 
 
@@ -140,15 +164,84 @@ def test_one_message_per_recipient_address(messages):
 
 def test_headers(messages):
     message = messages["spv-93@pilotes.example"]
-    assert message["From"] == SENDER
+    assert message["From"] == SENDER  # a sender with its own display name keeps it
+    assert message["Reply-To"] == get_settings().mail_reply_to  # the national team's mailbox
     assert message["To"] == "spv-93@pilotes.example"
     assert message["X-Vigie-Week"] == "2026-11-23"
     assert email.utils.parsedate_to_datetime(message["Date"]) == AT
     assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith(">")
+    # The most serious item first (the current year below target), within 60 characters.
     assert message["Subject"] == (
-        f"[Vigie] Seine-Saint-Denis (93) : part prioritaire FIPD 68,4{NNBSP}% en 2026 "
-        f"(cible 75{NNBSP}%) — semaine du 23/11/2026"
+        f"[Vigie] Seine-Saint-Denis (93) : FIPD 68,4{NNBSP}%, cible 75{NNBSP}% "
+        "— semaine du 23/11/2026"
     )
+
+
+def test_a_bare_sender_gets_the_display_name(pilots):
+    (message, *_) = build_weekly_emails(
+        WEEK, ROWS, pilots, "vigie-noreply@pilotes.example", generated_at=AT
+    )
+    sender = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)["From"]
+    assert sender.addresses[0].display_name == get_settings().mail_from_name
+    assert sender.addresses[0].addr_spec == "vigie-noreply@pilotes.example"
+
+
+def test_subjects_lead_within_60_characters(messages):
+    for message in messages.values():
+        head, _, week = str(message["Subject"]).partition(" — semaine du ")
+        assert week == "23/11/2026"
+        assert len(head) <= 60, head
+
+
+def _rfc2047_join(raw_header: str) -> str:
+    """Decode as RFC 2047 (6.2) says: unfold, drop whitespace *between* encoded words only."""
+    import quopri
+
+    value = re.sub(r"\r?\n[ \t]", " ", raw_header)
+    word = r"=\?utf-8\?q\?([^?]*)\?="
+    value = re.sub(rf"(?<=\?=)[ \t]+(?={word})", "", value, flags=re.IGNORECASE)
+
+    def decode(match: re.Match) -> str:
+        return quopri.decodestring(match[1].replace("_", " ").encode(), header=True).decode()
+
+    return re.sub(word, decode, value, flags=re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "[Vigie] Pyrénées-Orientales (66) : pas de données FIPD — semaine du 30/11/2026",
+        "[Vigie] Seine-Saint-Denis (93) : FIPD 68,4\u202f%, cible 75\u202f% — semaine du "
+        "23/11/2026",
+        "[Vigie] Synthèse nationale : 5 départements sous la cible FIPD 2026 — semaine du "
+        "30/11/2026",
+        "[Vigie] Ain (01) : rien à signaler cette semaine — semaine du 30/11/2026",
+    ],
+)
+def test_a_subject_survives_folding_word_for_word(subject):
+    """Python's parser and a strict RFC 2047 decoder read the same subject, spaces included."""
+    from vigie.alerts.mime import POLICY
+
+    message = EmailMessage(policy=POLICY)
+    message["Subject"] = subject
+    message["To"] = "x@pilotes.example"
+    message.set_content("x")
+    raw = message.as_bytes(policy=POLICY.clone(linesep="\r\n"))  # as on the wire
+    header = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    folded = re.search(r"^Subject: (.*?)\r\n(?![ \t])", header, re.MULTILINE | re.DOTALL)[1]
+    assert all(len(line) <= 78 for line in header.split("\r\n"))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(parsed["Subject"]) == subject
+    assert _rfc2047_join(folded) == subject
+    assert fold_subject(subject).startswith("Subject: ")
+
+
+def test_every_built_subject_decodes_the_same_both_ways(messages):
+    for message in messages.values():
+        raw = message.as_bytes().split(b"\n\n", 1)[0].decode("ascii")
+        folded = re.search(r"^Subject: (.*?)\n(?![ \t])", raw, re.MULTILINE | re.DOTALL)[1]
+        parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+        assert _rfc2047_join(folded) == str(parsed["Subject"]) == str(message["Subject"])
 
 
 # --- National digest --------------------------------------------------------------------------
@@ -164,22 +257,25 @@ def test_national_digest_lists_worst_first_with_gap_in_euros(messages):
     assert f"écart à la cible 7{NNBSP}000{NBSP}€" in alerts  # 13 is below in 2025 too
     assert "Rhône (69)" not in alerts and "Lozère" not in alerts
     # No data is listed apart, never as passing; the 2019 row is not looked at.
-    missing = text.split("DÉPARTEMENTS SANS DONNÉES")[1]
-    assert "Lozère (48) : 2026 pas de données ; 2025 pas de données" in missing
+    missing = text.split("DÉPARTEMENTS SANS DONNÉES FIPD 2026 : ")[1]
+    assert missing.startswith("98\n")  # every département the mart does not mention
+    assert "Corse-du-Sud (2A)" in missing and "Lozère (48)" in missing.split("\n\n")[1]
     assert "999" not in text
-    # National totals, both measures, the target.
+    # National totals, both measures (rounded half up), the target.
     national = text.split("NIVEAU NATIONAL")[1].split("DÉPARTEMENTS SOUS LA CIBLE")[0]
-    assert f"mesure « localisée » : 72,3{NNBSP}% (cible 75{NNBSP}%)" in national
-    assert f"mesure « bénéficiaires » : 73,4{NNBSP}%" in national
+    assert f"mesure «{NNBSP}localisée{NNBSP}» : 72,4{NNBSP}% (cible 75{NNBSP}%)" in national
+    assert f"mesure «{NNBSP}bénéficiaires{NNBSP}» : 73,5{NNBSP}%" in national
     assert f"crédits de prévention concernés : 61{NNBSP}234{NNBSP}000{NBSP}€" in national
     assert "part des crédits FIPD de prévention consacrée aux quartiers prioritaires (QPV)" in text
     # Same order and figures in the HTML part.
     html = p["html"]
     assert html.index("Seine-Saint-Denis (93)") < html.index("Bouches-du-Rhône (13)")
     assert f"81{NNBSP}480{NBSP}€" in html
-    assert "2 départements sous la cible" in p["subject"]
+    # France below the target is the most serious national item: it leads the subject.
+    assert p["subject"].startswith(f"[Vigie] Synthèse nationale : France 72,4{NNBSP}%, cible")
+    assert "2 départements sous la cible en 2026" in text.split("CE QUI EST ATTENDU")[0]
     # The national attachment has every département and France.
-    codes = {r["code_departement"] for r in csv_rows(p["csv"])}
+    codes = codes_in(p["csv"])
     assert {"FR", "93", "13", "69", "48"} <= codes
     assert set(DEPARTEMENTS) <= codes
 
@@ -209,28 +305,42 @@ def test_departement_message_shows_only_its_departement(messages, recipient, own
     for code, raw in RAW_AMOUNTS.items():
         if code not in own:
             assert raw not in p["csv"]
-    assert {r["code_departement"] for r in csv_rows(p["csv"])} == own
+    assert codes_in(p["csv"]) == own
 
 
 def test_below_target_departement_message(messages):
     p = parts(messages["spv-93@pilotes.example"])
-    assert "inférieure à la cible en 2026 (année en cours)" in p["text"]
-    assert f"réorienter 81{NNBSP}480{NBSP}€ (2026)" in p["text"]
-    assert f"mesure « bénéficiaires » : 70,4{NNBSP}%" in p["text"]
-    assert "Madame, Monsieur," in p["text"] and "Madame, Monsieur," in p["html"]
+    text = p["text"]
+    first_screen = text.split("ÉVOLUTION DEPUIS")[0]
+    assert f"Part prioritaire FIPD 2026 : 68,4{NNBSP}% pour une cible de 75{NNBSP}%" in (
+        first_screen
+    )
+    assert f"{NNBSP}localisée{NNBSP}» de cette part est de 68,4{NNBSP}%, inférieure" in text
+    assert f"réorienter 81{NNBSP}480{NBSP}€ vers des actions menées en QPV" in text
+    assert f"mesure «{NNBSP}bénéficiaires{NNBSP}» : 70,5{NNBSP}%" in text  # 70,47 half up
+    assert "Madame, Monsieur," in text and "Madame, Monsieur," in p["html"]
+    # What is asked, by when, whom to contact; the basis of the target.
+    asked = text.split("CE QUI EST ATTENDU")[1].split("ÉVOLUTION DEPUIS")[0]
+    assert "Réexaminer la programmation FIPD 2026" in asked
+    assert "Échéance : d'ici le 7 décembre 2026." in asked  # the Monday plus 14 days
+    assert get_settings().mail_reply_to in asked
+    assert "trois quarts des crédits du FIPD" in text and "trois quarts" in p["html"]
     rows = csv_rows(p["csv"])
-    assert [(r["annee"], r["situation"]) for r in rows] == [
+    assert [(r["Année"], r["Situation"]) for r in rows] == [
         ("2026", "sous la cible"),
         ("2025", "cible atteinte"),
     ]
-    assert rows[0]["ecart_cible_eur"] == "81480,25"
-    assert rows[0]["part_localisee_pct"] == "68,40"
+    assert rows[0]["Écart à la cible (€)"] == "81480"  # as the body: whole euros, half up
+    assert rows[0]["Part localisée (%)"] == "68,4"  # as the body: one decimal, half up
+    assert rows[0]["Période"] == "2026 (année en cours)"
 
 
 def test_ok_departement_gets_a_reassuring_message(messages):
     p = parts(messages["pdec-69@pilotes.example"])
-    assert "cible atteinte" in p["subject"]
-    assert f"La cible de 75{NNBSP}% est atteinte en 2026 comme en 2025" in p["text"]
+    assert (
+        p["subject"] == "[Vigie] Rhône (69) : rien à signaler cette semaine — semaine du 23/11/2026"
+    )
+    assert f"la cible de 75{NNBSP}% est atteinte" in p["text"]
     assert "Aucune démarche n'est attendue de votre part" in p["text"]
     assert "Aucune démarche n'est attendue de votre part" in p["html"]
     assert "inférieure à la cible" not in p["text"]
@@ -240,11 +350,17 @@ def test_no_data_is_never_reported_as_passing(messages):
     p = parts(messages["sud@pilotes.example"])
     # 2A has no row at all in the mart, 48 has no_data rows: both are "pas de données".
     assert p["subject"].startswith(
-        "[Vigie] Corse-du-Sud (2A), Lozère (48) : 2 sans données FIPD — semaine"
+        "[Vigie] Corse-du-Sud (2A), Lozère (48) : pas de données FIPD — semaine"
     )
     assert "Vigie ne dispose d'aucune donnée pour 2026 (année en cours)" in p["text"]
     assert "cible atteinte" not in p["text"].split("Comment lire")[0]
     assert "atteinte" not in p["subject"]
+    # The closed year without an export: a dated request in the action block, said once.
+    asked = p["text"].split("CE QUI EST ATTENDU")[1].split("Contact")[0]
+    assert "Transmettre l'export FIPD 2025 (exercice clos) (Lozère (48))" in asked
+    assert "Échéance : d'ici le 7 décembre 2026." in asked
+    assert p["text"].count("Transmettre l'export FIPD 2025") == 2  # once per département
+    assert "2025" not in p["subject"]
 
 
 # --- MIME, attachment, idempotence ------------------------------------------------------------
@@ -265,7 +381,11 @@ def test_mime_structure_parses_back(messages):
     assert attachment.get_filename() == "vigie-alertes-2026-11-23-93.csv"
     data = attachment.get_payload(decode=True)
     assert data.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
-    assert data.decode("utf-8-sig").splitlines()[0].startswith("controle;code_departement;")
+    assert (
+        data.decode("utf-8-sig")
+        .splitlines()[0]
+        .startswith("Contrôle;Code département;Département;")
+    )
 
 
 def test_csv_neutralises_formulas_and_html_escapes(pilots):
@@ -274,7 +394,7 @@ def test_csv_neutralises_formulas_and_html_escapes(pilots):
     built = build_weekly_emails(WEEK, rows, pilots, SENDER, generated_at=AT)
     (message,) = [m for m in built if m["To"] == "sud@pilotes.example"]
     p = parts(message)
-    names = {r["code_departement"]: r["nom_departement"] for r in csv_rows(p["csv"])}
+    names = {unwrap(r["Code département"]): r["Département"] for r in csv_rows(p["csv"])}
     assert names["2A"] == "'" + evil
     assert "<b>Corse</b>" not in p["html"] and "&lt;b&gt;Corse&lt;/b&gt;" in p["html"]
     for dangerous in ("=1+1", "+33", "-2", "@SUM(A1)", "\tx", "\rx"):
@@ -297,12 +417,28 @@ def test_same_figures_same_message_id_whatever_the_run_time(pilots):
 
 
 def test_write_outbox_twice_gives_one_file_per_recipient(messages, pilots, tmp_path):
-    first = write_outbox(list(messages.values()), tmp_path)
+    first, skipped = write_outbox(list(messages.values()), tmp_path)
+    assert skipped == []
     before = {p: p.read_bytes() for p in first}
-    rebuilt = build_weekly_emails(WEEK, ROWS, pilots, SENDER, generated_at=AT)
-    second = write_outbox(rebuilt, tmp_path)
-    assert sorted(first) == sorted(second)
-    assert {p: p.read_bytes() for p in second} == before  # same figures, same bytes
+    # A re-run of the week (later: another Date header) with the same figures writes nothing.
+    rebuilt = build_weekly_emails(WEEK, ROWS, pilots, SENDER, generated_at=datetime(2026, 11, 24))
+    written, second = write_outbox(rebuilt, tmp_path)
+    assert written == [] and sorted(first) == sorted(second)
+    assert {p: p.read_bytes() for p in second} == before  # left as they were
+    # Changed figures: only the messages that show them are written again.
+    changed = [dict(r) for r in ROWS]
+    changed[0]["montant_scope"] = 1_234_568.0  # Seine-Saint-Denis, 2026
+    written, unchanged = write_outbox(
+        build_weekly_emails(WEEK, changed, pilots, SENDER, generated_at=AT), tmp_path
+    )
+    assert sorted(p.name for p in written) == [
+        "copil@pilotes.example.eml",
+        "pdec-93@pilotes.example.eml",
+        "spv-93@pilotes.example.eml",
+    ]
+    assert len(unchanged) == len(first) - 3
+    forced, _ = write_outbox(list(messages.values()), tmp_path, force=True)
+    assert sorted(forced) == sorted(first)
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert files == sorted(f"2026-11-23/{to}.eml" for to in messages)
     eml = (tmp_path / "2026-11-23" / "spv-93@pilotes.example.eml").read_bytes()
@@ -317,9 +453,23 @@ def test_french_formatting():
     assert format_eur(1_234_567.4) == f"1{NNBSP}234{NNBSP}567{NBSP}€"
     assert format_eur(0.5) == f"1{NBSP}€"
     assert format_share(0.684) == f"68,4{NNBSP}%"
-    assert format_share(0.74999) == f"74,9{NNBSP}%"  # below target never shows as 75,0 %
+    # Half up to the precision shown, never truncated.
+    assert format_share(0.5028) == f"50,3{NNBSP}%"
+    assert format_share(0.4755) == f"47,6{NNBSP}%"
+    assert format_share(0.50249) == f"50,2{NNBSP}%"
     assert format_target(0.75) == f"75{NNBSP}%"
     assert format_target(0.675) == f"67,5{NNBSP}%"
+    # Police: 3 -> 2 is -33,3 % (not -33,4 %), with a real minus sign.
+    assert format_change((2 - 3) / 3) == f"\u221233,3{NNBSP}%"
+    assert format_change(0.05) == f"+5,0{NNBSP}%"
+    assert format_count(-1598) == f"\u22121{NNBSP}598"
+    assert format_month("2026-10") == "octobre 2026"
+    assert format_month(date(2026, 2, 1)) == "février 2026"
+    assert format_period("2026-S1") == "1er semestre 2026"
+    # Codes and periods kept as text in a French Excel; anything odd is formula-safe instead.
+    assert csv_text("01") == '="01"'
+    assert csv_text("octobre 2026") == '="octobre 2026"'
+    assert csv_text('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
 
 
 # --- Pilots directory -------------------------------------------------------------------------

@@ -152,3 +152,25 @@ def test_without_smtp_the_emails_go_to_the_outbox_and_are_logged(
     assert {(transport, outcome) for _, outcome, transport, _ in _log(settings)} == {
         ("outbox", "written")
     }
+
+
+def test_the_outbox_writes_a_message_once_per_content(monkeypatch, pilots, messages, settings):
+    """As with SMTP: a re-run of the week writes (and logs) only what changed."""
+    monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
+    first = deliver(messages, WEEK, settings)
+    before = {path: path.stat().st_mtime_ns for path in first.outbox_paths}
+    rerun = build_weekly_emails(WEEK, ROWS, pilots, SENDER, generated_at=datetime.now())
+    again = deliver(rerun, WEEK, settings)
+    assert again.outbox_paths == [] and sorted(again.skipped) == EXPECTED
+    assert {path: path.stat().st_mtime_ns for path in first.outbox_paths} == before
+    assert len(_log(settings)) == len(EXPECTED)  # no second "written" row
+    changed = [r for r in ROWS if r["code_departement"] != "69"]
+    changed += [
+        row("69", "Rhône", 2026, "below_target", 876_543.0, 500_000.0, 510_000.0, 33),
+        row("69", "Rhône", 2025, "ok", 905_000.0, 760_200.0, 771_000.0, 36),
+    ]
+    report = deliver(build_weekly_emails(WEEK, changed, pilots, SENDER), WEEK, settings)
+    assert sorted(report.sent) == ["copil@pilotes.example", "pdec-69@pilotes.example"]
+    assert len(_log(settings)) == len(EXPECTED) + 2
+    forced = deliver(messages, WEEK, settings, force=True)
+    assert sorted(forced.sent) == EXPECTED

@@ -441,3 +441,14 @@ def test_a_report_the_database_refuses_waits_alone_and_the_batch_loads(duck) -> 
     statuses = dict(_query(duck, "SELECT source_file_name, status FROM audit.file_loads").values)
     assert statuses == {"a.xlsx": "loaded", "c.csv": "loaded"}
     assert [p.name for p in (landing / "associations").iterdir()] == ["b.json"]
+
+
+def test_a_periode_refused_gives_examples_in_its_own_year(duck) -> None:
+    """'T3 2019' is refused with 2019's forms, never another year's (the note and the audit)."""
+    drop(Path(duck.landing_url), "t3.json", WHOLE_REPORT_FAULTS["invalid_periode"])
+    report = _ingest(duck)["t3.json"]
+    assert report.reason == (
+        "invalid_periode: période 'T3 2019' is not 2019, 2019-S1, 2019-S2 or '1er semestre 2019'"
+    )
+    note = json.loads(Path(report.moved_to + ".reason.json").read_text(encoding="utf-8"))
+    assert "2018" not in note["detail"]

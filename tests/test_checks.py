@@ -110,6 +110,11 @@ def evaluated(tmp_path):
             _police("93", "PN", "cameras_pietons_dotees", 401.0, 500.0),  # -19,8 %: does not
             _police("13", "PN", "signalements_plateforme", 81.0, 100.0),  # -19 %: ok
             _police("13", "GN", "delegues_cohesion", 0.0, 2.0),  # posts fell to 0
+            # Nord: ranked by the size of the fall, never by its percentage alone.
+            _police("59", "PN", "signalements_plateforme", 0.0, 1.0),  # -100 %, but 1 -> 0
+            _police("59", "PN", "intervenants_sociaux", 30.0, 40.0),  # -25 %: 10 fewer
+            _police("59", "PN", "cameras_pietons_enregistrements", 2046.0, 3644.0),  # -43,9 %
+            _police("62", "GN", "signalements_plateforme", 1.0, 5.0),  # -80 % of 5: noise
         ]
     )
     now = datetime.combine(WEEK, datetime.min.time(), tzinfo=UTC)
@@ -130,6 +135,10 @@ def evaluated(tmp_path):
             _contrat("69", 2025, "CV-69-A", "non", "c69-2025"),
             _contrat("69", 2026, "CV-69-A", "en_cours", "c69-2026"),
             _contrat("69", 2026, "CV-69-B", "oui", "c69-2026"),
+            # Three years of follow-ups, all "en cours", loaded the same day (a backfill).
+            _contrat("59", 2024, "CV-59-A", "en_cours", "c59-backfill"),
+            _contrat("59", 2025, "CV-59-A", "en_cours", "c59-backfill"),
+            _contrat("59", 2026, "CV-59-A", "en_cours", "c59-backfill"),
         ]
     )
     received = {
@@ -137,6 +146,7 @@ def evaluated(tmp_path):
         "c93-2026": now - timedelta(days=30),
         "c69-2025": now - timedelta(days=700),
         "c69-2026": now - timedelta(days=335),
+        "c59-backfill": now - timedelta(days=1),
     }
     with duckdb.connect(str(settings.duckdb_path)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
@@ -230,6 +240,35 @@ def test_a_drop_of_20_percent_or_posts_down_to_zero_fire(evaluated) -> None:
     assert rows[("police_indicator_drop", "01-PN", "2026-10")].status == "no_data"
 
 
+def test_police_falls_rank_by_size_above_a_minimum_count(evaluated) -> None:
+    from vigie.alerts.alert_rows import parse_alert_rows, worst_first
+
+    settings, rows = evaluated
+    assert settings.police_drop_min_count == 20
+    nord = rows[("police_indicator_drop", "59-PN", "2026-10")]
+    assert nord.status == "alert"
+    # The largest fall first (1 598 recordings, then 10 social workers); IGPN 1 -> 0 is noise.
+    assert nord.message == (
+        "Nord (59), police nationale, octobre 2026 : enregistrements de caméras piétons "
+        "3\u202f644 → 2\u202f046 (\u221243,9\u202f%) ; intervenants sociaux en commissariat et "
+        "gendarmerie 40 → 30 (\u221225,0\u202f%) sur un an."
+    )
+    assert "IGPN" not in nord.message
+    figures = json.loads(nord.figures)
+    assert [i["indicateur"] for i in figures["indicators"]] == [
+        "cameras_pietons_enregistrements",
+        "intervenants_sociaux",
+    ]
+    assert figures["largest_fall"] == 1598 and figures["min_count"] == 20
+    assert rows[("police_indicator_drop", "62-GN", "2026-10")].status == "ok"  # 5 -> 1
+    # Across territories, the largest fall leads: Nord, then 93 (100 -> 80), then 13 (2 -> 0).
+    police = parse_alert_rows(
+        [r._asdict() for r in rows.values() if r.check_name == "police_indicator_drop"]
+    )
+    ranked = [r.territory_code for r in worst_first(police) if r.is_alert]
+    assert ranked == ["59-PN", "93-PN", "13-GN"]
+
+
 def test_re_evaluating_a_week_replaces_its_rows(evaluated) -> None:
     settings, rows = evaluated
     checks.evaluate(WEEK, settings)
@@ -243,15 +282,29 @@ def test_re_evaluating_a_week_replaces_its_rows(evaluated) -> None:
 def test_an_annex_missing_or_in_preparation_for_13_months_is_an_alert(evaluated) -> None:
     _, rows = evaluated
     thirteen = rows[("part_annex_missing", "CV-93-A", "2026")]
-    assert thirteen.status == "alert" and "en cours depuis le" in thirteen.message
-    assert "(13 mois)" in thirteen.message
+    assert thirteen.status == "alert"
+    assert "en cours\u202f» depuis le suivi 2025, soit 2 suivis annuels" in thirteen.message
+    assert json.loads(thirteen.figures)["months"] == 12
     assert [x["annee"] for x in json.loads(thirteen.lineage)] == [2025, 2026]
     assert rows[("part_annex_missing", "CV-93-B", "2026")].status == "alert"  # "non"
     assert not any(key[1] == "CV-93-C" for key in rows)  # gone from the latest follow-up
     # En cours for 11 months (it was "non" before): not yet an alert; adopted: ok.
     assert rows[("part_annex_missing", "CV-69-A", "2026")].status == "ok"
     assert rows[("part_annex_missing", "CV-69-B", "2026")].status == "ok"
-    assert rows[("part_annex_missing", "13", "-")].status == "no_data"
+    # No follow-up at all: nothing to look at, said as such, never passing.
+    unmonitored = rows[("part_annex_missing", "13", "-")]
+    assert unmonitored.status == "not_monitored"
+    assert "aucun suivi des contrats de ville reçu" in unmonitored.message
+
+
+def test_en_cours_is_timed_on_the_follow_ups_own_years(evaluated) -> None:
+    """Three years of "en cours" received the same day: flagged, by the follow-ups' years."""
+    _, rows = evaluated
+    backfilled = rows[("part_annex_missing", "CV-59-A", "2026")]
+    assert backfilled.status == "alert"
+    assert "depuis le suivi 2024, soit 3 suivis annuels consécutifs" in backfilled.message
+    figures = json.loads(backfilled.figures)
+    assert figures["en_cours_since"] == 2024 and figures["months"] == 24
 
 
 def test_a_structure_that_stopped_reporting_is_flagged_once_late(tmp_path) -> None:

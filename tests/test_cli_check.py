@@ -47,3 +47,22 @@ def test_refused_file_says_why(rows_93, tmp_path: Path, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "REFUSED (personal_data)" in out and "email" in out
     assert "jean.dupont" not in out, "the personal data itself is never echoed"
+
+
+def test_columns_that_would_not_load_are_named(
+    rows_93, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_variant(tmp_path / "fipd.csv", rows_93, "clean")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0].replace("part_qpv", "% QPV") + ";Observations;Montant"]
+    lines += [line + ";RAS;10" for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "column not loaded: unknown_column 'Observations' (column 15)" in out
+    assert (
+        "column not loaded: ambiguous_column 'Montant' (column 16, already read as "
+        "montant_attribue)" in out
+    )
+    assert "% QPV" not in out, "the share's column is recognised: nothing to say about it"
+    assert "4 row(s) would load" in out

@@ -92,9 +92,14 @@ def test_suite_counts_agree_with_row_verdicts_on_a_batch(rows_93, tmp_path: Path
         assert run.disagreements == [], run.disagreements
         assert sum(o.mirrored for o in run.outcomes) == sum(o.unexpected for o in run.outcomes)
 
+    # A later batch of the first kind still finds its data: one kind's set-up never drops
+    # another's (both kinds arrive in the same run in every prefecture's folder).
+    (fipd_again,) = [b for b in check.kinds if b.kind.name == "fipd"]
+    assert validator.validate(fipd_again, "batch 2").rows == fipd.rows
+
     # Each run's results are kept, and the Data Docs list them.
     kept = list((tmp_path / "gx" / "gx" / "uncommitted" / "validations").rglob("*.json"))
-    assert len(kept) == 2
+    assert len(kept) == 3
     index = validator.docs_index.read_text(encoding="utf-8")
     assert "prefectures_fipd" in index and "prefectures_contrats" in index
 
@@ -127,3 +132,84 @@ def test_every_expectation_names_the_rule_it_mirrors(kind) -> None:
         rule = expectation["meta"]["vigie"]
         assert rule["column"] in columns
         assert all(reason.islower() for reason in rule["reasons"])
+
+
+def test_a_batch_run_logs_only_vigies_lines_at_info(rows_93, tmp_path: Path, caplog, capfd) -> None:
+    """GX's own messages (loggers, progress bars) stay out of the task log: the lines left
+    are Vigie's, the file lines, the summary, the GX summary and the Data Docs path."""
+    import logging
+
+    from vigie import tasks
+
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    tasks.refresh_reference(settings)
+    landing = Path(settings.landing_url) / "prefectures"
+    for year in (2019, 2020):
+        write_variant(landing / f"fipd_{year}.csv", [dict(r, annee=year) for r in rows_93], "clean")
+    capfd.readouterr()
+    with caplog.at_level(logging.INFO):
+        tasks.ingest_prefectures("run-quiet", settings)
+    foreign = sorted({r.name for r in caplog.records if not r.name.startswith("vigie")})
+    assert foreign == [], foreign
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) <= 8, lines
+    assert any(line.startswith("GX prefectures_fipd") for line in lines)
+    printed = capfd.readouterr()
+    assert "it/s" not in printed.err and "Calculating Metrics" not in printed.err, printed.err
+    assert printed.out == "", printed.out
+
+
+def test_the_data_docs_render_offline_in_chromium(rows_93, tmp_path: Path) -> None:
+    """The index page lists the validation results with no network: its scripts and styles
+    are the site's own files (GX's point to CDNs, and its tables are drawn by a script)."""
+    import re
+    import shutil
+    import subprocess
+
+    from tests.test_alerts_browser import _chromium, _Text
+
+    browser = _chromium()
+    path = write_variant(tmp_path / "bad.csv", _bad_fipd_rows(rows_93), "clean")
+    check = check_batch([read_file(path.read_bytes(), KINDS)], Context(load_reference(), 2024))
+    validator = BatchValidator(tmp_path / "gx", INCLUDE, run_id="offline-run")
+    validator.validate(check.kinds[0], "batch 1")
+    docs = validator.docs_dir
+    for page in docs.rglob("*.html"):
+        remote = re.findall(
+            r'<(?:script[^>]*\ssrc|link[^>]*\shref|img[^>]*\ssrc)="https?://', page.read_text()
+        )
+        assert remote == [], (page, remote)
+    assert (docs / "static" / "vigie" / "vigie-docs.js").exists()
+
+    profile = tmp_path / "chromium-profile"
+    result = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--no-first-run",
+            f"--user-data-dir={profile}",
+            # No network at all: every name resolves nowhere, every proxy is refused.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=127.0.0.1:9",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            validator.docs_index.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    dom = result.stdout
+    reader = _Text()
+    reader.feed(dom)
+    text = reader.text()
+    # The validation results table, drawn offline: the suite, its run, and its failure icon.
+    assert "prefectures_fipd" in text and "offline-run" in text, text[:2000]
+    assert dom.count('class="clickable-row"') >= 2, "a row per validation and per suite"
+    assert "ge-failed-icon" in dom
+    shutil.rmtree(profile, ignore_errors=True)

@@ -115,7 +115,7 @@ def test_a_week_built_incrementally_equals_a_full_rebuild(
     plan = tasks.build_warehouse(settings, changed_only=True)
     assert plan["mode"] == "changed"
     assert not any(name.startswith("reference.") for name in plan["changed"])
-    assert "police_raw.police_population_indicators" in plan["changed"]
+    assert "police.police_population_indicators" in plan["changed"]
     incremental = _marts(settings)
 
     assert tasks.build_warehouse(settings)["mode"] == "full"

@@ -101,6 +101,7 @@ def test_multi_page_fetch_loads_every_row_with_lineage(server, frame, settings) 
     ]
     fetches = _fetches(settings)
     assert fetches[["pages", "rows_received", "rows_inserted"]].values.tolist() == [[4, 168, 168]]
+    assert fetches[["status", "error"]].values.tolist() == [["ok", None]]
 
 
 def test_a_fetch_is_staged_page_batch_by_batch_and_loaded_once(
@@ -151,7 +152,12 @@ def test_retries_are_bounded_and_nothing_is_loaded(server, settings) -> None:
     with pytest.raises(PoliceApiError, match=r"HTTP 503, gave up after 4 attempts"):
         police_loader.run_api("run-1", settings, _config(server, sleeps), today=TODAY)
     assert sleeps == [0.5, 1.0, 2.0]
-    assert _raw(settings).empty and _fetches(settings).empty  # pages 1-2 were not half-loaded
+    assert _raw(settings).empty  # pages 1-2 were not half-loaded
+    # The failed fetch is recorded: what was asked, how far it got, why it failed.
+    (fetch,) = _fetches(settings).to_dict("records")
+    assert (fetch["status"], fetch["pages"], fetch["rows_inserted"]) == ("failed", 2, 0)
+    assert fetch["error"].startswith("PoliceApiError: ") and "HTTP 503, gave up" in fetch["error"]
+    assert fetch["dag_run_id"] == "run-1" and fetch["jusqua"] == "2025-05"
 
 
 def test_connection_errors_are_retried_then_reported(settings) -> None:
@@ -171,13 +177,17 @@ def test_401_is_a_clear_credentials_error_and_loads_nothing(server, settings) ->
         police_loader.run_api("run-1", settings, config, today=TODAY)
     assert sleeps == [] and len(server.requests) == 1  # no retry on credentials
     assert _raw(settings).empty
+    (fetch,) = _fetches(settings).to_dict("records")
+    assert fetch["status"] == "failed" and "HTTP 401" in fetch["error"]
+    assert TOKEN not in fetch["error"] and "wrong-token" not in fetch["error"]
 
 
 def test_truncated_json_is_a_clear_error_and_nothing_is_half_loaded(server, settings) -> None:
     server.add_fault(Fault(truncate=0.6, page=3))
     with pytest.raises(PoliceApiShapeError, match=r"page=3.*not valid JSON.*truncated"):
         police_loader.run_api("run-1", settings, _config(server, Sleeps()), today=TODAY)
-    assert _raw(settings).empty and _fetches(settings).empty
+    assert _raw(settings).empty
+    assert _fetches(settings)[["status", "rows_inserted"]].values.tolist() == [["failed", 0]]
     assert _staging_left(settings) == []
 
 
@@ -285,3 +295,79 @@ def test_pages_served_from_a_parquet_file_are_those_of_the_frame(tmp_path) -> No
                 )
     assert fetched[0] == fetched[1]
     assert sum(len(rows) for rows in fetched[1][0]) == len(frame)
+
+
+def test_the_error_stored_never_holds_the_token(settings) -> None:
+    """Whatever the error says, the fetch record stores it without the token."""
+
+    def leaking_pages():
+        raise RuntimeError(f"proxy refused Authorization: Bearer {TOKEN}")
+        yield  # a generator, as the client's pages are
+
+    warehouse = Warehouse(settings)
+    with pytest.raises(RuntimeError):
+        police_loader.load_pages(
+            warehouse,
+            leaking_pages(),
+            police_loader._context(settings),
+            base_url="http://api.invalid",
+            run_id="run-1",
+            redact=lambda text: text.replace(TOKEN, "***"),
+        )
+    (fetch,) = _fetches(settings).to_dict("records")
+    assert fetch["error"] == "RuntimeError: proxy refused Authorization: Bearer ***"
+
+
+def test_a_reader_opens_the_warehouse_while_a_fetch_retries(server, tmp_path) -> None:
+    """The fetch stages its pages before it opens the warehouse: while it waits to retry,
+    another process opens the DuckDB file (one writer: it could not while a writer held it)."""
+    import subprocess
+    import sys
+
+    settings = make_settings(tmp_path)
+    police_loader.ensure_schema(Warehouse(settings))
+    server.add_fault(Fault(status=503, page=2), times=2)
+    opened: list[str] = []
+
+    def sleep_and_read(seconds: float) -> None:
+        code = (
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(con.execute('SELECT count(*) FROM audit.api_fetches').fetchone()[0])"
+        )
+        reader = subprocess.run(
+            [sys.executable, "-c", code, str(settings.duckdb_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        opened.append(reader.stdout.strip() or reader.stderr.strip().splitlines()[-1])
+
+    config = ApiConfig(
+        base_url=server.url, token=TOKEN, page_size=PAGE, max_retries=3, sleep=sleep_and_read
+    )
+    report = police_loader.run_api("run-1", settings, config, today=TODAY)
+    assert opened == ["0", "0"], opened  # no "Conflicting lock is held"
+    assert report["rows_inserted"] == 168 and len(_raw(settings)) == 168
+
+
+def test_the_window_is_the_runs_not_the_machines(server, settings, monkeypatch) -> None:
+    """The DAG passes the run's data interval: a re-run asks for the same months, on any day."""
+    import pendulum
+    from vigie import tasks
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_VIGIE_POLICE_API",
+        f"http://:{TOKEN}@127.0.0.1:{server.port}?page_size={PAGE}",
+    )
+    context = {
+        "data_interval_end": pendulum.datetime(2025, 5, 20, 22, 0, tz="UTC"),  # 21st in Paris
+        "logical_date": pendulum.datetime(2025, 5, 19, 22, 0, tz="UTC"),
+    }
+    day = tasks.run_data_day(context)
+    assert day == date(2025, 5, 21)
+    assert tasks.run_data_day({"dag_run": type("Run", (), {"run_after": context["logical_date"]})})
+    first = tasks.fetch_police_api("run-1", day, settings)
+    again = tasks.fetch_police_api("run-1", day, settings)  # a re-run, any later day
+    assert (first["depuis"], first["jusqua"]) == (None, "2025-05")
+    assert (again["depuis"], again["jusqua"]) == ("2025-02", "2025-05")
+    assert {path.split("jusqua=")[1][:7] for path, _ in server.requests} == {"2025-05"}

@@ -43,6 +43,11 @@ MARTS = [
     "data_freshness",
     "association_activity",
     "dim_structure",
+    "data_coverage",
+    "load_quality",
+    "dim_indicateur",
+    "dim_periode",
+    "email_sends_weekly",
 ]
 
 CONTRATS_HEADER = (

@@ -7,3 +7,8 @@
         ('')
     {%- endif -%}
 {%- endmacro %}
+
+{#- The same setting as one normalised text, items trimmed and comma-joined: ' D , R ' -> 'D,R'. -#}
+{% macro csv_text(value) -%}
+    {{- value.split(',') | map('trim') | reject('equalto', '') | join(',') -}}
+{%- endmacro %}

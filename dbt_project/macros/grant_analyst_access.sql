@@ -4,6 +4,10 @@
     group role is created once (NOLOGIN: analysts log in with their own roles, granted
     membership), `marts` is granted, and anything the role holds elsewhere (raw rows, audit,
     reference, staging) is revoked. Also runnable alone: `dbt run-operation grant_analyst_access`.
+    The grant is the whole schema: every mart, new ones included, the views (dim_periode) and
+    the table dbt does not build (weekly_alerts, written by the weekly checks) alike. Private
+    tables stay out of `marts`: the e-mail log's addresses are counted, not copied
+    (email_sends_weekly).
     Serialised by an advisory lock: parallel model tasks each run the hook.
 -#}
 {% macro grant_analyst_access() -%}

@@ -64,6 +64,14 @@ class Settings:
     # Base URL of Vigie's pages in the Airflow UI (``https://airflow.example.gouv.fr/vigie/``),
     # for links from outside (e-mails): vigie.ui.links. None: no absolute links.
     public_url: str | None = None
+    # The pilots' weekly e-mails: the sender's display name, where replies go (the national
+    # team's mailbox, named in each e-mail's action block), the days given to answer a
+    # request (a missing export), and the smallest last-year count under which a police
+    # indicator's fall is not an alert (1 -> 0 is noise, not a trend).
+    mail_from_name: str = "Vigie – convention Ville–Intérieur"
+    mail_reply_to: str = "pilotage-ville-interieur@example.gouv.fr"
+    alerts_response_days: int = 14
+    police_drop_min_count: int = 20
 
     @property
     def include_dir(self) -> Path:
@@ -100,6 +108,8 @@ class Settings:
             "VIGIE_FIPD_TARGET": repr(self.fipd_target),
             "VIGIE_FIPD_SCOPE_PROGRAMMES": ",".join(self.fipd_scope_programmes),
             "VIGIE_FIPD_SCOPE_EXCLUDED_NATURES": ",".join(self.fipd_scope_excluded_natures),
+            # dim_indicateur documents the police drop rule the weekly check applies.
+            "VIGIE_POLICE_DROP_MIN_COUNT": str(self.police_drop_min_count),
             "VIGIE_QPV_2024_FROM_YEAR": str(self.qpv_2024_from_year),
             "VIGIE_SUPPRESSION_THRESHOLD": str(self.suppression_threshold),
         }
@@ -157,6 +167,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         retry_delay_seconds=int(env.get("VIGIE_RETRY_DELAY_SECONDS", "60")),
         duckdb_memory_limit=env.get("VIGIE_DUCKDB_MEMORY_LIMIT", "4GB").strip() or "4GB",
         public_url=_public_url(env.get("VIGIE_PUBLIC_URL", "")),
+        mail_from_name=env.get("VIGIE_MAIL_FROM_NAME", "Vigie – convention Ville–Intérieur"),
+        mail_reply_to=env.get(
+            "VIGIE_MAIL_REPLY_TO", "pilotage-ville-interieur@example.gouv.fr"
+        ).strip(),
+        alerts_response_days=int(env.get("VIGIE_ALERTS_RESPONSE_DAYS", "14")),
+        police_drop_min_count=int(env.get("VIGIE_POLICE_DROP_MIN_COUNT", "20")),
     )
 
 
@@ -188,6 +204,42 @@ def _gx_dir(value: str | None, landing: str, home: Path) -> Path:
 def get_settings() -> Settings:
     """The process-wide settings (read once)."""
     return load_settings()
+
+
+# `vigie demo` works in a folder of its own, marked as written by it.
+DEMO_DIR = Path("data") / "demo"
+DEMO_MARKER = ".vigie-demo"
+
+
+def demo_env(folder: Path, *, warehouse_url: str | None = None, gx: bool = False) -> dict[str, str]:
+    """The settings that point every path of Vigie at the demo's ``folder``."""
+    return {
+        "VIGIE_LANDING_URL": str(folder / "landing"),
+        "VIGIE_WAREHOUSE_URL": warehouse_url or f"duckdb:///{folder / 'warehouse.duckdb'}",
+        "VIGIE_OUTBOX_DIR": str(folder / "outbox"),
+        "VIGIE_GX_DIR": str(folder / "gx"),
+        "VIGIE_GX_VALIDATE": "true" if gx else "false",
+    }
+
+
+def use_demo_when_alone() -> Path | None:
+    """After ``make demo`` alone, ``make up`` and ``make sql`` show the demo's warehouse.
+
+    Only when the environment names no warehouse or landing zone, the default DuckDB
+    warehouse does not exist and the demo's folder does: the process's settings then point
+    at the demo (returned, for the caller to say so). Otherwise nothing changes.
+    """
+    if {"VIGIE_WAREHOUSE_URL", "VIGIE_LANDING_URL"} & set(os.environ):
+        return None
+    settings = get_settings()
+    folder = settings.home / DEMO_DIR
+    if settings.warehouse_kind != "duckdb" or settings.duckdb_path.exists():
+        return None
+    if not (folder / DEMO_MARKER).exists() or not (folder / "warehouse.duckdb").exists():
+        return None
+    os.environ.update(demo_env(folder))
+    get_settings.cache_clear()
+    return folder
 
 
 def airflow_env_defaults(home: Path | None = None) -> dict[str, str]:

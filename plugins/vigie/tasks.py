@@ -106,6 +106,15 @@ def build_warehouse(
     return plan.as_dict()
 
 
+def check_source_freshness(settings: Settings | None = None) -> dict:
+    """``dbt source freshness`` against the sources' declared rules, kept in
+    ``audit.source_freshness`` and shown in ``marts.data_freshness``: a stale source is logged,
+    never a failure (:func:`vigie.warehouse.dbt_runner.check_source_freshness`)."""
+    from vigie.warehouse.dbt_runner import check_source_freshness as check
+
+    return check(settings or get_settings())
+
+
 def week_start_of(day: date) -> date:
     """The Monday of ``day``'s ISO week: alerts are keyed by week."""
     return day - timedelta(days=day.weekday())
@@ -177,6 +186,9 @@ def weekly_emails(day: date, settings: Settings | None = None) -> list:
         settings.mail_from,
         alert_rows=alerts[week],
         previous_alert_rows=alerts[week - timedelta(days=7)],
+        sender_name=settings.mail_from_name,
+        reply_to=settings.mail_reply_to,
+        response_days=settings.alerts_response_days,
     )
 
 
@@ -195,26 +207,106 @@ def send_weekly_emails(
 # --- The DAGs' tasks: the Airflow context in, what goes to XCom out ---------------------------
 
 
-def load_prefecture_files(run_id: str | None = None) -> dict[str, int]:
-    """Every waiting prefecture file loaded or quarantined: counts per status and reject reason."""
-    reports = ingest_prefectures(run_id=run_id)
-    counts = Counter(report["status"] for report in reports)
+def notify_quarantined(
+    source: str, reports: list[dict], run_id: str | None, settings: Settings | None = None
+) -> list[dict[str, Any]]:
+    """The files this run quarantined, in one notice to the data engineers (not one per file);
+    returns them (name, reason, where they went) for the task's XCom.
+
+    The notice never fails the load: the files are loaded and moved by then, and the task
+    that reports the quarantine (:func:`report_quarantine`) makes the run show it.
+    """
+    from vigie.alerts.engineers import run_quarantine_notice
+
+    quarantined = [r for r in reports if r["status"] == "quarantined"]
+    if quarantined:
+        try:
+            where = run_quarantine_notice(source, quarantined, run_id, settings)
+            log.warning(
+                "%s: %d file(s) quarantined by this run; notice to the data engineers: %s",
+                source,
+                len(quarantined),
+                where,
+            )
+        except Exception:
+            log.exception("%s: the quarantine notice could not be sent nor kept", source)
+    return [
+        {"file": r["file"], "reason": r["reason"], "moved_to": r["moved_to"], "sender": r["sender"]}
+        for r in quarantined
+    ]
+
+
+def report_quarantine(source: str, loaded: Mapping[str, Any] | None) -> str:
+    """Fail (for good, no retry) when the load quarantined files, so that the run shows red.
+
+    The good files are loaded and their asset event emitted by the load task, which
+    succeeded; this task is downstream of it, and only says that someone has to act.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    files = list((loaded or {}).get("quarantined") or [])
+    if not files:
+        return f"{source}: no file quarantined"
+    named = ", ".join(f"{f['file']} ({str(f['reason']).partition(':')[0]})" for f in files[:10])
+    raise AirflowFailException(
+        f"{len(files)} {source} file(s) quarantined by this run (the other files loaded): "
+        f"{named}{', ...' if len(files) > 10 else ''}. Each is in quarantine/{source}/ with "
+        "its .reason.json; the data engineers have the notice; `vigie check FILE` says what "
+        "to fix, then drop the fixed file in the landing zone again."
+    )
+
+
+def load_prefecture_files(
+    run_id: str | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Every waiting prefecture file loaded or quarantined: counts per status and reject
+    reason, and the quarantined files (told to the data engineers at once)."""
+    reports = ingest_prefectures(run_id=run_id, settings=settings)
+    counts: Counter[str] = Counter(report["status"] for report in reports)
     for report in reports:
         counts.update({f"rejected:{k}": n for k, n in report["rejects_by_reason"].items()})
-    return dict(counts)
+    return {
+        **counts,
+        "quarantined": notify_quarantined("prefectures", reports, run_id, settings),
+    }
 
 
-def load_association_reports(run_id: str | None = None) -> dict[str, Any]:
+def load_association_reports(
+    run_id: str | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
     """Every waiting association report read, validated, loaded or quarantined, archived."""
     from vigie.ingest import association_loader
 
-    return association_loader.run(run_id=run_id)
+    report = association_loader.run(run_id=run_id, settings=settings)
+    files = report.pop("files")  # per-file details are in audit.file_loads and the task log
+    report["quarantined"] = notify_quarantined("associations", files, run_id, settings)
+    return report
 
 
-def fetch_police_api(run_id: str | None = None) -> dict[str, Any]:
+def run_data_day(context: Mapping[str, Any]) -> date:
+    """The day a run stands for, in Paris: the end of its data interval (a daily run covers
+    the day before it), else its logical date, else when it was due (a manual run).
+
+    Never the clock: a re-run or a backfill of the same run computes the same thing.
+    """
+    import pendulum
+
+    moment = (
+        context.get("data_interval_end")
+        or context.get("logical_date")
+        or context["dag_run"].run_after
+    )
+    return pendulum.instance(moment).in_timezone("Europe/Paris").date()
+
+
+def fetch_police_api(
+    run_id: str | None = None, day: date | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
     """The incremental API fetch and load; the task is skipped without the connection.
 
-    A refused token fails the task for good (retrying will not fix credentials).
+    ``day`` is the run's day (:func:`run_data_day`): the window asked is the same on a re-run.
+    A refused token fails the task for good (retrying will not fix credentials). Every fetch,
+    a failed one too, is in ``audit.api_fetches``.
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -222,7 +314,7 @@ def fetch_police_api(run_id: str | None = None) -> dict[str, Any]:
     from vigie.ingest.police_api import PoliceApiAuthError
 
     try:
-        report = police_loader.run_api(run_id=run_id)
+        report = police_loader.run_api(run_id=run_id, settings=settings, today=day)
     except PoliceApiAuthError as exc:
         raise AirflowFailException(str(exc)) from exc
     if report is None:
@@ -230,12 +322,13 @@ def fetch_police_api(run_id: str | None = None) -> dict[str, Any]:
     return report
 
 
-def load_police_csv(run_id: str | None = None) -> dict[str, Any]:
+def load_police_csv(run_id: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
     """Each CSV waiting under police_population/: validated, loaded or quarantined, archived."""
     from vigie.ingest import police_loader
 
-    report = police_loader.run_csv(run_id=run_id)
-    report.pop("files")  # per-file details are in audit.file_loads and the task log
+    report = police_loader.run_csv(run_id=run_id, settings=settings)
+    files = report.pop("files")  # per-file details are in audit.file_loads and the task log
+    report["quarantined"] = notify_quarantined("police_population", files, run_id, settings)
     return report
 
 

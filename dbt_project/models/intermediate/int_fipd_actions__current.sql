@@ -12,8 +12,8 @@ with actions as (
 
 live_files as (
     select source_file_sha256
-    from {{ ref('stg_audit__file_loads') }}
-    where kind = 'fipd' and status in ('loaded', 'loaded_with_rejects')
+    from {{ ref('int_audit__live_files') }}
+    where source = 'prefectures' and kind = 'fipd'
 ),
 
 flagged as (

@@ -1,6 +1,6 @@
 {#-
     The live contrats de ville follow-up rows: a later file for the same département and year
-    supersedes the earlier one (audit.file_loads), superseded rows stay in staging. Each row
+    supersedes the earlier one (int_audit__live_files), superseded rows stay in staging. Each row
     gets the previous year's annex status of the same contract.
 -#}
 with contrats as (
@@ -9,8 +9,8 @@ with contrats as (
 
 live_files as (
     select source_file_sha256
-    from {{ ref('stg_audit__file_loads') }}
-    where kind = 'contrats' and status in ('loaded', 'loaded_with_rejects')
+    from {{ ref('int_audit__live_files') }}
+    where source = 'prefectures' and kind = 'contrats'
 ),
 
 live as (

@@ -1,7 +1,8 @@
 {#-
     Association activity per département × période × réseau, plus one row per département ×
-    période with `reseau = 'TOUS'` (all networks). Only live reports count: a report
-    superseded by a newer one for the same SIRET and période stays in staging as history.
+    période with `reseau = 'TOUS'` (all networks). Only live reports count
+    (int_associations__reports_current): a report superseded by a newer one for the same
+    SIRET and période stays in staging as history.
 
     Counts about people (`nb_jeunes_accueillis`, `nb_familles_accompagnees`,
     `nb_professionnels_formes`) are text: the figure, or `< 11` when it is below the
@@ -18,20 +19,8 @@
 {%- set people = ['nb_jeunes_accueillis', 'nb_familles_accompagnees', 'nb_professionnels_formes'] -%}
 {%- set hidden = "'< " ~ threshold ~ "'" -%}
 
-with reports as (
-    select * from {{ ref('stg_associations__reports') }}
-),
-
-live_files as (
-    select source_file_sha256
-    from {{ ref('stg_audit__file_loads') }}
-    where source = 'associations' and status in ('loaded', 'loaded_with_rejects')
-),
-
-live as (
-    select reports.*
-    from reports
-    inner join live_files on reports.source_file_sha256 = live_files.source_file_sha256
+with live as (
+    select * from {{ ref('int_associations__reports_current') }}
 ),
 
 cells as (

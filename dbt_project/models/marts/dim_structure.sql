@@ -1,37 +1,23 @@
 {#-
     One row per association structure (an organisation, identified by its SIRET) with at least
-    one live report. Live as in association_activity: a newer report for the same SIRET and
-    période supersedes the earlier one (audit.file_loads says `superseded`), so a corrected
+    one live report (int_associations__reports_current, as association_activity): a newer
+    report for the same SIRET and période supersedes the earlier one, so a corrected
     report counts once. The name, réseau and département are those of the structure's most
     recent report (latest période, then the newest file), since a structure may rename itself
     or move. Nothing about people: no count, no contact.
 -#}
-with reports as (
-    select * from {{ ref('stg_associations__reports') }}
-),
-
-live_files as (
-    select
+with live_reports as (
+    select distinct
+        siret,
         source_file_sha256,
+        source_file_name,
+        structure,
+        reseau,
+        code_departement,
+        periode,
         file_modified_at,
         received_at
-    from {{ ref('stg_audit__file_loads') }}
-    where source = 'associations' and status in ('loaded', 'loaded_with_rejects')
-),
-
-live_reports as (
-    select distinct
-        reports.siret,
-        reports.source_file_sha256,
-        reports.source_file_name,
-        reports.structure,
-        reports.reseau,
-        reports.code_departement,
-        reports.periode,
-        live_files.file_modified_at,
-        live_files.received_at
-    from reports
-    inner join live_files on reports.source_file_sha256 = live_files.source_file_sha256
+    from {{ ref('int_associations__reports_current') }}
 ),
 
 latest as (

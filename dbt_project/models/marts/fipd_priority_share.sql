@@ -1,5 +1,12 @@
-{#- FIPD priority share per département × year, and nationally (code 'FR'), both measures. -#}
+{#-
+    FIPD priority share per département × year, and nationally (code 'FR'), both measures. The
+    scope (which programmes count, which natures are left out) is a setting
+    (VIGIE_FIPD_SCOPE_PROGRAMMES, VIGIE_FIPD_SCOPE_EXCLUDED_NATURES, dbt vars
+    `fipd_scope_programmes`, `fipd_scope_excluded_natures`): every row says which it was built with.
+-#}
 {%- set target = var('fipd_target') | float -%}
+{%- set scope_programmes = csv_text(var('fipd_scope_programmes')) -%}
+{%- set scope_natures_excluded = csv_text(var('fipd_scope_excluded_natures')) -%}
 with actions as (
     select * from {{ ref('int_fipd_actions__current') }}
     where in_scope
@@ -83,5 +90,7 @@ select
         when montant_scope = 0 then 'no_data'
         when montant_located < {{ target }} * montant_scope then 'below_target'
         else 'ok'
-    end as varchar) as status
+    end as varchar) as status,
+    cast('{{ scope_programmes }}' as varchar) as scope_programmes,
+    cast('{{ scope_natures_excluded }}' as varchar) as scope_natures_excluded
 from all_rows

@@ -2,14 +2,9 @@
     One row per département × force × month × indicator: the latest publication wins (a
     revision replaces the value, history stays in staging), with the same month a year
     earlier and the change as a fraction (-0.25 = a quarter less). `evolution` is null when
-    either value is missing or last year's is 0 (no meaningful ratio).
+    either value is missing or last year's is 0 (no meaningful ratio). An indicator is known
+    when dim_indicateur (the contract's list) holds it.
 -#}
-{%- set known_indicators = [
-    'cameras_pietons_dotees', 'cameras_pietons_enregistrements', 'delegues_cohesion',
-    'intervenants_sociaux', 'signalements_plateforme', 'actions_rapprochement_jeunes',
-    'plan_local_communication'
-] -%}
-
 with publications as (
     select * from {{ ref('stg_police__indicators') }}
 ),
@@ -30,6 +25,10 @@ ranked as (
 latest as (
     select * from ranked
     where revision_rank = 1
+),
+
+known as (
+    select indicateur from {{ ref('dim_indicateur') }}
 )
 
 select
@@ -43,8 +42,7 @@ select
         when prev.valeur > 0 and cur.valeur is not null
             then (cur.valeur - prev.valeur) / prev.valeur
     end as double precision) as evolution,
-    {%- set known_list = "('" ~ (known_indicators | join("', '")) ~ "')" %}
-    cast(cur.indicateur in {{ known_list }} as boolean) as indicateur_connu,
+    cast(known.indicateur is not null as boolean) as indicateur_connu,
     cast(cur.publie_le as timestamp with time zone) as publie_le,
     cast(cur.nb_publications as integer) as nb_publications,
     cast(cur.source as varchar) as source,
@@ -60,3 +58,4 @@ left join latest as prev
         and cur.force = prev.force
         and cur.indicateur = prev.indicateur
         and cast(cur.mois - interval '1 year' as date) = prev.mois
+left join known on cur.indicateur = known.indicateur

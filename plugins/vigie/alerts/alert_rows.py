@@ -11,7 +11,7 @@ or a check just added) is not compared: its alerts are not called new, since nob
 been told about them before.
 
 Worst first, per check, is what a pilot acts on first: the largest gap in euros for the FIPD
-share, the export never received then the oldest one, the steepest fall for the police
+share, the export never received then the oldest one, the largest fall (in units) for the police
 indicators; a check the e-mails do not know is ranked by the usual figure names when it has
 them, else in the official order of départements.
 """
@@ -26,13 +26,13 @@ from typing import Any
 
 from vigie.reference.pilots import DEPARTEMENTS
 
-ALERT, OK, NO_DATA = "alert", "ok", "no_data"
+ALERT, OK, NO_DATA, NOT_MONITORED = "alert", "ok", "no_data", "not_monitored"
 FIPD_SHARE = "fipd_share_below_target"
 
 # Known checks, in the order the e-mails present them; any other check_name follows, by name.
 CHECK_LABELS = {
     FIPD_SHARE: "Part prioritaire FIPD sous la cible",
-    "fipd_export_missing": "Export FIPD non reçu",
+    "fipd_export_missing": "Réception de l'export FIPD",
     "police_indicator_drop": "Baisse d'un indicateur police-population",
     "part_annex_missing": "Contrat de ville sans annexe de prévention de la radicalisation",
     "association_report_missing": "Bilan d'association non transmis",
@@ -56,7 +56,12 @@ CHANGE_LABELS = {
     NO_LONGER_MEASURED: "plus de données",
     GONE: "ne figure plus dans les contrôles",
 }
-_STATUS_LABELS = {ALERT: "alerte", OK: "rien à signaler", NO_DATA: "pas de données"}
+_STATUS_LABELS = {
+    ALERT: "alerte",
+    OK: "rien à signaler",
+    NO_DATA: "pas de données",
+    NOT_MONITORED: "non suivi",
+}
 
 # Generic ranking for checks this module does not know: bigger is worse / smaller is worse.
 _WORSE_IF_BIGGER = (
@@ -140,6 +145,10 @@ class AlertRow:
         return _STATUS_LABELS.get(self.status, self.status)
 
     @property
+    def not_monitored(self) -> bool:
+        return self.status == NOT_MONITORED
+
+    @property
     def change_label(self) -> str:
         return CHANGE_LABELS.get(self.change or "", "")
 
@@ -153,10 +162,18 @@ class AlertRow:
         return list(self.figures.get("uncounted_top3") or [])
 
     def sources(self) -> str:
-        """The lineage as compact JSON, for the attachment: files and rows behind the figures."""
+        """The lineage as compact JSON (engineers: hashes, request URLs, tables included)."""
         if self.lineage in (None, "", [], {}):
             return ""
         return json.dumps(self.lineage, ensure_ascii=False, sort_keys=True, default=str)
+
+    def pilot_sources(self) -> str:
+        """What a prefecture can check: ``fipd_93_2026.csv (lignes 3, 7)``, the API's page.
+
+        Source file names and rows only (the prefecture knows them); never a hash, a URL or a
+        table of the platform.
+        """
+        return pilot_sources(self.lineage)
 
     def worst_first_key(self) -> tuple:
         """Check by check (their severities do not compare), then worst first."""
@@ -167,6 +184,43 @@ class AlertRow:
             self.territory_code,
             self.period,
         )
+
+
+def _lineage_items(value: Any) -> Iterable[Mapping[str, Any]]:
+    if isinstance(value, Mapping):
+        yield value
+        for item in value.values():
+            yield from _lineage_items(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _lineage_items(item)
+
+
+def pilot_sources(lineage: Any) -> str:
+    """Source files with their rows, and API pages, from a row's lineage; nothing internal."""
+    files: dict[str, set[int]] = {}
+    pages: set[int] = set()
+    for item in _lineage_items(lineage):
+        name = item.get("file") or item.get("name") or item.get("last_report_file")
+        if isinstance(name, str) and name and "://" not in name:
+            rows = files.setdefault(name, set())
+            if isinstance(item.get("row"), int | float) and not isinstance(item["row"], bool):
+                rows.add(int(item["row"]))
+        elif item.get("source") == "api" and isinstance(item.get("page"), int | float):
+            pages.add(int(item["page"]))
+    parts = []
+    for name in sorted(files):
+        numbers = sorted(files[name])
+        if numbers:
+            word = "ligne" if len(numbers) == 1 else "lignes"
+            parts.append(f"{name} ({word} {', '.join(str(r) for r in numbers)})")
+        else:
+            parts.append(name)
+    if pages:
+        word = "page" if len(pages) == 1 else "pages"
+        listed = ", ".join(str(p) for p in sorted(pages))
+        parts.append(f"API des indicateurs police-population ({word} {listed})")
+    return " ; ".join(parts)
 
 
 def parse_alert_rows(rows: Iterable[Mapping[str, Any]]) -> list[AlertRow]:
@@ -200,12 +254,17 @@ def _severity(row: AlertRow) -> tuple:
     if row.check_name == "fipd_export_missing":
         last = figures.get("last_received_at")
         return (0, 0, "") if not last else (0, 1, str(last))  # never received, then oldest
-    if row.check_name == "police_indicator_drop":
-        evolutions = [
-            -1.0 if i.get("valeur") == 0 else float(i.get("evolution") or 0.0)
+    if row.check_name == "police_indicator_drop":  # the largest fall in units first
+        falls = [
+            float(i.get("fall") or 0.0)
+            if i.get("fall") is not None
+            else max(
+                0.0,
+                float(i.get("valeur_annee_precedente") or 0.0) - float(i.get("valeur") or 0.0),
+            )
             for i in figures.get("indicators") or []
         ]
-        return (0, min(evolutions, default=0.0))
+        return (0, -max(falls, default=0.0))
     if row.check_name == "part_annex_missing":  # no annex at all, then the longest "en cours"
         if figures.get("plan_radicalisation") == "non":
             return (0, 0, 0.0)

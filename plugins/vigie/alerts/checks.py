@@ -3,9 +3,10 @@
 Why in Python rather than a dbt model: an alert is a snapshot of one week (what the pilots were
 told that Monday), kept as history in ``marts.weekly_alerts`` even when later loads change the
 figures; dbt would recompute the past. Each check returns one row per territory it covers with
-a status (``alert``, ``ok``, ``no_data``: a territory without data is never reported as
-passing), a French message a pilot can read, the figures as JSON and the lineage (source files
-and rows, or API requests) behind them.
+a status (``alert``, ``ok``, ``no_data``, ``not_monitored``: a territory without data, or
+one the check has nothing to look at, is never reported as passing), a French message a
+pilot can read, the figures as JSON and the lineage (source files and rows, or API
+requests) behind them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from typing import Any
 
 import pandas as pd
 
-from vigie.alerts.formatting import format_eur, format_share, format_target
+from vigie.alerts.formatting import (
+    format_change,
+    format_count,
+    format_eur,
+    format_month,
+    format_share,
+    format_target,
+    quoted,
+)
+from vigie.alerts.indicators import INDICATOR_LABELS
 from vigie.settings import Settings
 from vigie.warehouse.connection import Transaction, Warehouse
 
@@ -57,18 +67,10 @@ COLUMNS = [
 ]
 EXPORT_MAX_AGE_DAYS = 45
 DROP_THRESHOLD = -0.20
+ALERT, OK, NO_DATA, NOT_MONITORED = "alert", "ok", "no_data", "not_monitored"
+STATUSES = (ALERT, OK, NO_DATA, NOT_MONITORED)
 POSTS = ("delegues_cohesion", "intervenants_sociaux")  # "fell to 0" applies to these
 RECEIVED = ("loaded", "loaded_with_rejects", "duplicate", "superseded")
-INDICATOR_LABELS = {
-    "cameras_pietons_dotees": "caméras piétons en dotation",
-    "cameras_pietons_enregistrements": "enregistrements de caméras piétons",
-    "delegues_cohesion": "délégués à la cohésion police-population",
-    "intervenants_sociaux": "intervenants sociaux en commissariat et gendarmerie",
-    "signalements_plateforme": "signalements à la plateforme IGPN/IGGN",
-    "actions_rapprochement_jeunes": "actions de rapprochement avec les jeunes",
-    "plan_local_communication": "plan local de communication",
-}
-
 # The checks' queries. `?` is the only placeholder (Transaction turns it into psycopg2's `%s`
 # on PostgreSQL), so the SQL holds no other question mark and no percent sign.
 TABLE_EXISTS = """
@@ -375,41 +377,56 @@ def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> li
     for value in values:
         by_territory.setdefault((value["code_departement"], value["force"]), []).append(value)
     month = f"{pd.Timestamp(latest):%Y-%m}" if latest else "-"
+    month_label = format_month(month) if latest else "le dernier mois"
+    minimum = settings.police_drop_min_count
     rows = []
     for dep, nom in deps:
         for force in ("PN", "GN"):
             found = by_territory.get((dep, force), [])
             present = [v for v in found if v["valeur"] is not None]
-            fired = [v for v in present if _dropped(v)]
+            fired = sorted(
+                (v for v in present if _dropped(v, minimum)),
+                key=lambda v: (-_fall(v), v["indicateur"]),
+            )
             label = f"{nom} ({dep}), {'police' if force == 'PN' else 'gendarmerie'} nationale"
             if not present:
-                status, message = "no_data", f"{label} : aucun indicateur publié pour {month}."
+                status = NO_DATA
+                message = f"{label} : aucun indicateur publié pour {month_label}."
             elif not fired:
-                status, message = "ok", f"{label}, {month} : pas de baisse de 20 % ou plus."
-            else:
-                status = "alert"
+                status = OK
                 message = (
-                    f"{label}, {month} : "
-                    + "; ".join(
+                    f"{label}, {month_label} : pas de baisse de 20\u202f% ou plus "
+                    f"(sur un an, à partir de {minimum} unités l'an dernier)."
+                )
+            else:
+                status = ALERT
+                message = (
+                    f"{label}, {month_label} : "
+                    + " ; ".join(
                         f"{INDICATOR_LABELS.get(v['indicateur'], v['indicateur'])} "
-                        f"{_count(v['valeur_annee_precedente'])} → {_count(v['valeur'])}"
+                        f"{format_count(v['valeur_annee_precedente'])} → "
+                        f"{format_count(v['valeur'])} ("
                         + (
-                            f" ({format_share(v['evolution'])})"
+                            f"{format_change(v['evolution'])}"
                             if v["evolution"] is not None
-                            else ""
+                            else format_change(-1.0)
                         )
+                        + ")"
                         for v in fired
                     )
-                    + "."
+                    + " sur un an."
                 )
             figures = {
                 "mois": month,
+                "min_count": minimum,
+                "largest_fall": max((_fall(v) for v in fired), default=0.0),
                 "indicators": [
                     {
                         "indicateur": v["indicateur"],
                         "valeur": v["valeur"],
                         "valeur_annee_precedente": v["valeur_annee_precedente"],
                         "evolution": v["evolution"],
+                        "fall": _fall(v),
                     }
                     for v in fired
                 ],
@@ -424,7 +441,7 @@ def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> li
                     "row": v["source_row"],
                 }
                 for v in fired
-            ]
+            ]  # the request URL stays here (engineers); the pilots' CSV shows the page only
             territory = f"{dep}-{force}"
             rows.append(
                 _row(
@@ -446,9 +463,11 @@ def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> li
 def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[dict]:
     """Per contrat de ville of each département's latest follow-up: an annex, or soon one?
 
-    ``en_cours`` counts from the first follow-up of the unbroken ``en_cours`` run up to the
-    latest one, dated by when that file was received: a status stays "in preparation" for
-    more than 12 months only if the platform has been told so for that long.
+    ``en_cours`` is timed on the follow-ups' own years, the data's time, never on when the
+    platform received the files: a contract reported ``en_cours`` in the follow-ups of two
+    successive years or more has been in preparation for more than 12 months, even if those
+    follow-ups arrived the same day (a first load, a backfill). A département without any
+    follow-up is ``not_monitored``: the check has nothing to look at there.
     """
     if not _exists(tx, "marts", "contrats_de_ville"):
         return []
@@ -460,25 +479,20 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
         latest_year[c["code_departement"]] = max(
             latest_year.get(c["code_departement"], 0), int(c["annee"])
         )
-    now = datetime.combine(week, datetime.min.time(), tzinfo=UTC)
     rows = []
     for (dep, contrat_id), years in sorted(history.items()):
         last = years[-1]
         if int(last["annee"]) != latest_year[dep]:
             continue  # not in the latest follow-up any more (merged, ended)
         status_plan = last["plan_radicalisation"]
-        since = None
+        since: int | None = None
         if status_plan == "en_cours":
-            run = []
-            for c in reversed(years):
-                if c["plan_radicalisation"] != "en_cours":
+            since = int(last["annee"])
+            for c in reversed(years[:-1]):  # the unbroken run of en_cours follow-up years
+                if c["plan_radicalisation"] != "en_cours" or int(c["annee"]) != since - 1:
                     break
-                run.append(c)
-            received = [pd.Timestamp(c["received_at"]) for c in run if c["received_at"]]
-            since = min(received).to_pydatetime() if received else None
-            if since is not None and since.tzinfo is None:
-                since = since.replace(tzinfo=UTC)
-        months = (now - since).days * 12 // 365 if since else None
+                since = int(c["annee"])
+        months = 12 * (int(last["annee"]) - since) if since is not None else None
         name = f"{last['nom_contrat']} ({dep})"
         if status_plan == "non":
             status = "alert"
@@ -486,11 +500,13 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
                 f"{name} : pas d'annexe de prévention de la "
                 f"radicalisation au suivi {last['annee']}."
             )
-        elif status_plan == "en_cours" and since and now - since > timedelta(days=365):
+        elif status_plan == "en_cours" and since is not None and since < int(last["annee"]):
             status = "alert"
+            count = int(last["annee"]) - since + 1
             message = (
-                f"{name} : annexe de prévention de la radicalisation en cours depuis le "
-                f"{since:%d/%m/%Y} ({months} mois)."
+                f"{name} : annexe de prévention de la radicalisation {quoted('en cours')} "
+                f"depuis le suivi {since}, soit {count} suivis annuels consécutifs "
+                "(plus de 12 mois)."
             )
         elif status_plan == "en_cours":
             status = "ok"
@@ -529,7 +545,10 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
     deps = _departements(tx)
     for dep, nom in deps:
         if dep not in latest_year:
-            message = f"{nom} ({dep}) : aucun suivi des contrats de ville reçu."
+            message = (
+                f"{nom} ({dep}) : aucun suivi des contrats de ville reçu ; les annexes de "
+                "prévention de la radicalisation ne sont pas suivies."
+            )
             rows.append(
                 _row(
                     week,
@@ -538,7 +557,7 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
                     dep,
                     "-",
                     dep,
-                    "no_data",
+                    NOT_MONITORED,
                     message,
                     {},
                     [],
@@ -633,18 +652,27 @@ def association_report_missing(tx: Transaction, week: date, settings: Settings) 
     return rows
 
 
-def _dropped(value: dict) -> bool:
-    evolution = value["evolution"]
-    if evolution is not None and evolution <= DROP_THRESHOLD:
-        return True
+def _dropped(value: dict, minimum: int) -> bool:
+    """A fall of 20 % or more from at least ``minimum`` a year earlier, or posts down to 0.
+
+    Below ``minimum`` a fall is noise (IGPN reports 1 -> 0 is -100 %, and means nothing); a
+    post count falling to 0 (the département's only delegate gone) always counts.
+    """
     previous = value["valeur_annee_precedente"]
-    return value["indicateur"] in POSTS and value["valeur"] == 0 and bool(previous)
+    if value["indicateur"] in POSTS and value["valeur"] == 0 and bool(previous):
+        return True
+    evolution = value["evolution"]
+    if previous is None or float(previous) < minimum:
+        return False
+    return evolution is not None and evolution <= DROP_THRESHOLD
 
 
-def _count(value: float | None) -> str:
-    if value is None:
-        return "n.d."
-    return f"{value:,.0f}".replace(",", "\u202f")
+def _fall(value: dict) -> float:
+    """The size of a fall, in units of the indicator (what ranks the alerts)."""
+    previous, current = value["valeur_annee_precedente"], value["valeur"]
+    if previous is None or current is None:
+        return 0.0
+    return max(0.0, float(previous) - float(current))
 
 
 CHECKS: dict[str, Callable[[Transaction, date, Settings], list[dict]]] = {

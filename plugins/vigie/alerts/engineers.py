@@ -96,3 +96,43 @@ def quarantine_notice(since: datetime, settings: Settings | None = None) -> str 
     return send_to_engineers(
         f"[Vigie] {len(rows)} fichier(s) en quarantaine", "\n".join(lines), settings
     )
+
+
+def run_quarantine_notice(
+    source: str,
+    files: list[dict],
+    run_id: str | None = None,
+    settings: Settings | None = None,
+) -> str | None:
+    """One notice for the files one run quarantined (not one per file); None when none were.
+
+    Sent by the ingestion task itself, so the engineers hear of it the same hour, not in
+    Monday's digest (:func:`quarantine_notice`). ``files`` are the loader's reports
+    (:class:`vigie.ingest.batches.FileReport` as dicts): name, reason, where the file went,
+    whose it is; never its content.
+    """
+    quarantined = [f for f in files if f.get("status") == "quarantined"]
+    if not quarantined:
+        return None
+    lines = [
+        "Bonjour,",
+        "",
+        f"{len(quarantined)} fichier(s) {source} mis en quarantaine par l'exécution "
+        f"{run_id or '(hors Airflow)'} ; les autres fichiers du lot sont chargés.",
+        "",
+    ]
+    for report in quarantined:
+        sender = f", expéditeur {report['sender']}" if report.get("sender") else ""
+        lines.append(f"- {report['file']}{sender} : {report.get('reason') or 'raison inconnue'}")
+        if report.get("moved_to"):
+            where = report["moved_to"]
+            lines.append(f"  déplacé vers {where} (raison : {where}.reason.json)")
+        for column in report.get("ignored_columns") or []:
+            lines.append(f"  colonne non chargée : {column}")
+    lines += [
+        "",
+        "`vigie check FICHIER` montre ce qu'il faut corriger ; une fois corrigé, déposez le "
+        "fichier à nouveau dans la zone d'atterrissage (README, « Operating Vigie »).",
+    ]
+    subject = f"[Vigie] {len(quarantined)} fichier(s) {source} en quarantaine"
+    return send_to_engineers(subject, "\n".join(lines), settings)

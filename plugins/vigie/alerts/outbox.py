@@ -1,9 +1,13 @@
 """The outbox: e-mails written as ``.eml`` files when no mail server is configured.
 
 ``<outbox_dir>/<week>/<recipient>.eml``, one file per recipient and week, so that re-running a
-week replaces its files instead of adding copies, and an operator can open each message in any
-mail client exactly as it would have been sent (CRLF line endings, as on the wire). Each file
-is written to a temporary name then renamed, so a crash never leaves half a message behind.
+week never adds copies, and an operator can open each message in any mail client exactly as it
+would have been sent (CRLF line endings, as on the wire). Each file is written to a temporary
+name then renamed, so a crash never leaves half a message behind.
+
+Once per content, as with SMTP: a message whose file already holds the same content (the same
+``X-Vigie-Checksum``, which covers everything but the ``Date`` header) is skipped, its file
+left as it was; a message whose content changed replaces its file.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import tempfile
 from datetime import date
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.policy import SMTP
 from pathlib import Path
 
@@ -54,19 +59,46 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def write_outbox(messages: list[EmailMessage], outbox_dir: Path) -> list[Path]:
-    """Write each message to ``<outbox_dir>/<X-Vigie-Week>/<recipient>.eml``; return the paths.
+def outbox_path(message: EmailMessage, outbox_dir: Path) -> Path:
+    """``<outbox_dir>/<X-Vigie-Week>/<recipient>.eml``."""
+    return Path(outbox_dir) / _week(message) / f"{safe_recipient(_recipient(message))}.eml"
 
-    A re-run overwrites the same files (never a second copy). Two messages for the same
-    recipient and week in one call would silently overwrite each other, so that is refused.
+
+def _written_checksum(path: Path) -> str | None:
+    """The ``X-Vigie-Checksum`` of the message already at ``path`` (None: no such file)."""
+    try:
+        with path.open("rb") as handle:
+            headers = BytesHeaderParser().parse(handle)
+    except FileNotFoundError:
+        return None
+    value = headers["X-Vigie-Checksum"]
+    return str(value).strip() if value else None
+
+
+def write_outbox(
+    messages: list[EmailMessage], outbox_dir: Path, *, force: bool = False
+) -> tuple[list[Path], list[Path]]:
+    """Write each message to ``<outbox_dir>/<X-Vigie-Week>/<recipient>.eml``.
+
+    Returns ``(written, skipped)``: a message whose file already holds the same checksum is
+    skipped (unless ``force``), one whose content changed replaces its file (never a second
+    copy). Two messages for the same recipient and week in one call would overwrite each
+    other, so that is refused.
     """
     targets: dict[Path, EmailMessage] = {}
     for message in messages:
-        path = Path(outbox_dir) / _week(message) / f"{safe_recipient(_recipient(message))}.eml"
+        path = outbox_path(message, outbox_dir)
         if path in targets:
             raise ValueError(f"two messages for the same recipient and week: {path}")
         targets[path] = message
+    written, skipped = [], []
     for path, message in targets.items():
+        checksum = str(message["X-Vigie-Checksum"] or "").strip()
+        if not force and checksum and _written_checksum(path) == checksum:
+            skipped.append(path)
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, message.as_bytes(policy=SMTP))
-    return list(targets)
+        policy = message.policy.clone(linesep="\r\n") if message.policy else SMTP
+        _atomic_write(path, message.as_bytes(policy=policy))
+        written.append(path)
+    return written, skipped

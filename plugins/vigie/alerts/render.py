@@ -4,27 +4,31 @@ Inputs: the rows of ``marts.fipd_priority_share`` for the current year and the l
 year, and the rows of ``marts.weekly_alerts`` for the week and the week before (every check).
 One message per recipient address:
 
-- national pilots get a digest: what changed since last week (new alerts, alerts resolved), the
-  national totals, every département below the FIPD target worst first, the départements
-  without data listed apart (never counted as passing), then every other check's alerts worst
-  first (missing exports, police indicators, and any check added later, through its message);
+- national pilots get a digest: the most serious items first, what is asked of them, what
+  changed since last week, the national totals and the map of France, every département below
+  the FIPD target worst first, the départements without data listed apart (never counted as
+  passing), then every other check's alerts worst first;
 - a département's pilots get their own département's figures and alerts and nothing else: the
   message, its chart and its attachment are built from rows filtered on their département
   (``code_departement``), so another département's figures cannot leak into it.
 
-Each message: plain text, HTML with the chart inline (``multipart/related``, ``cid:``), and
-the figures and alert rows as a CSV attachment safe against spreadsheet formulas.
+What a reader sees first (subject, preheader, first screen) is the recipient's most serious
+item: the current year's FIPD share below the target, then no FIPD data at all for the current
+year, then the other checks' alerts, then the closed year; "rien à signaler cette semaine" when
+there is none. A closed year without an export is a dated request in the action block, said
+once, never the subject. A check with nothing to look at is "non suivi", never "rien à
+signaler".
+
+Each message: plain text, HTML with the chart (or map) inline (``multipart/related``,
+``cid:``), and the figures and alert rows as a CSV attachment a French Excel opens as is.
 
 Worst first, for the FIPD share, means the largest gap in euros (``gap_eur``) first, then the
-lowest located share. The gap is what the national committee can act on: it is the money to
-re-orient, and the national share moves with euros, not with percentages, so a large
-département at 70 % weighs more than a small one at 40 % whose whole programme is a few
-actions. Sorting by share alone would put at the top the départements where one action swings
-the figure. The other checks' order is in :mod:`vigie.alerts.alert_rows`.
+lowest located share: the gap is the money to re-orient, and the national share moves with
+euros, not with percentages. The other checks' order is in :mod:`vigie.alerts.alert_rows`.
 
 The body never contains the time it was generated: the same figures give the same bytes
-(chart included), the same checksum and the same ``Message-ID``, which is how a re-run and the
-send log recognise a message already produced. Only the ``Date`` header changes.
+(pictures included), the same checksum and the same ``Message-ID``, which is how a re-run and
+the send log recognise a message already produced. Only the ``Date`` header changes.
 
 No Airflow and no warehouse here: ``vigie.tasks.weekly_emails`` reads the rows.
 """
@@ -34,15 +38,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -59,17 +63,11 @@ from vigie.alerts.alert_rows import (
     worst_first,
 )
 from vigie.alerts.alert_rows import NO_DATA as ALERT_NO_DATA
+from vigie.alerts.alert_rows import NOT_MONITORED as ALERT_NOT_MONITORED
 from vigie.alerts.alert_rows import OK as ALERT_OK
-from vigie.alerts.chart import (
-    ChartData,
-    alt_text,
-    departement_chart_data,
-    national_chart_data,
-    render_png,
-)
+from vigie.alerts.chart import ChartData, alt_text, departement_chart_data, render_png
 from vigie.alerts.figures import (
     BELOW_TARGET,
-    NO_DATA,
     OK,
     Territory,
     YearFigures,
@@ -77,55 +75,77 @@ from vigie.alerts.figures import (
     collect_territories,
 )
 from vigie.alerts.formatting import (
-    NNBSP,
     csv_decimal,
+    csv_percent,
     csv_safe,
+    csv_text,
     format_count,
+    format_date,
     format_eur,
+    format_month,
+    format_period,
     format_share,
     format_target,
+    french_spacing,
     plural,
+    quoted,
 )
+from vigie.alerts.france_map import MapData, map_alt_text, national_map_data, render_map_png
+from vigie.alerts.indicators import INDICATOR_LABELS, INDICATOR_WHY
+from vigie.alerts.mime import POLICY
 from vigie.reference.pilots import DEPARTEMENTS, NATIONAL, Pilot
 from vigie.settings import get_settings
 
 CHECK_NAME = FIPD_SHARE  # the check whose figures the messages detail
 MESSAGE_KIND = "weekly_alerts"
+DIGEST_TOP = 10  # alerts of a check listed in the digest's body; all of them in the CSV
+SUBJECT_HEAD_MAX = 60  # characters before " — semaine du ...": what a phone's inbox shows
+EXPORT_CHECK, POLICE_CHECK = "fipd_export_missing", "police_indicator_drop"
+PART_CHECK, REPORT_CHECK = "part_annex_missing", "association_report_missing"
 
+# One line on the basis of the target, in every message.
+TARGET_BASIS = (
+    "La cible de {target} vient de la convention d'objectifs Ville–Intérieur : les quartiers "
+    "prioritaires ont vocation à bénéficier des trois quarts des crédits du FIPD, appliqués "
+    "par les circulaires annuelles à l'enveloppe de prévention, hors vidéoprotection."
+)
 
 CSV_COLUMNS = (
-    "controle",
-    "code_departement",
-    "nom_departement",
-    "territoire",
-    "periode",
-    "annee",
-    "situation",
-    "evolution_semaine",
-    "nb_actions",
-    "montant_perimetre_eur",
-    "montant_localise_eur",
-    "part_localisee_pct",
-    "montant_beneficiaires_eur",
-    "part_beneficiaires_pct",
-    "cible_pct",
-    "ecart_cible_eur",
-    "message",
-    "sources",
+    "Contrôle",
+    "Code département",
+    "Département",
+    "Territoire",
+    "Période",
+    "Année",
+    "Situation",
+    "Évolution depuis la semaine précédente",
+    "Nombre d'actions",
+    "Crédits de prévention concernés (€)",
+    "Crédits des actions en QPV ou ZSP (€)",
+    "Part localisée (%)",
+    "Crédits au prorata des bénéficiaires (€)",
+    "Part bénéficiaires (%)",
+    "Cible (%)",
+    "Écart à la cible (€)",
+    "Constat",
+    "Sources (fichier et ligne)",
 )
 
 
 # --- Attachment --------------------------------------------------------------------------------
 
 
-def _csv_percent(fraction: float | None) -> str:
-    if fraction is None:
-        return ""
-    return csv_decimal(float(Decimal(str(fraction)) * 100), 2, ROUND_FLOOR)
-
-
 def _fipd_key(code: str, annee: int | str) -> str:
     return f"{code}:{annee}"
+
+
+def _csv_euros(value: float | None) -> str:
+    """Whole euros, half up, as the body shows them (a number in a French Excel)."""
+    return csv_decimal(value, 0)
+
+
+def _code_cell(code: str) -> str:
+    return csv_text(code) if code else ""
 
 
 def figures_csv(
@@ -136,11 +156,11 @@ def figures_csv(
     """The figures as a CSV a French Excel opens as is: ``;``, UTF-8 with BOM, decimal comma.
 
     One line per (check, territory, period), like ``marts.weekly_alerts``: first the FIPD share
-    of each territory and year with its figures (cents and two decimals of percentage, so the
-    body's rounded figures can be checked against it), then the other checks' rows with their
-    message. Each line says what changed since last week and where its figures come from
-    (``sources``: files and rows). Every cell goes through :func:`csv_safe`: names and
-    messages quote prefecture files.
+    of each territory and year, then the other checks' rows with their finding. Figures are the
+    body's (whole euros, shares to one decimal, half up). Codes and periods are written
+    ``="01"``, ``="octobre 2026"``, which Excel shows as typed (not ``1``, not a date); every
+    other cell goes through :func:`csv_safe` (names and messages quote prefecture files).
+    Sources name the prefecture's file and row, never a hash, a URL or a table of the platform.
     """
     fipd_rows = fipd_rows or {}
     buffer = io.StringIO()
@@ -149,45 +169,46 @@ def figures_csv(
     for territory in territories:
         for year in territory.years:
             alert = fipd_rows.get(_fipd_key(territory.code, year.annee))
-            cells: tuple[object, ...] = (
-                FIPD_SHARE,
-                territory.code,
-                territory.nom,
-                territory.code,
-                year.period,
-                year.annee,
-                year.status_label,
-                alert.change_label if alert else "",
-                "" if year.nb_actions is None else year.nb_actions,
-                csv_decimal(year.montant_scope, 2),
-                csv_decimal(year.montant_located, 2),
-                _csv_percent(year.share_located),
-                csv_decimal(year.montant_beneficiaries, 2),
-                _csv_percent(year.share_beneficiaries),
-                format_target(year.target).removesuffix(NNBSP + "%"),
-                csv_decimal(year.gap_eur, 2),
-                alert.message if alert else "",
-                alert.sources() if alert else "",
-            )
-            writer.writerow([csv_safe(cell) for cell in cells])
+            cells: list[str] = [
+                csv_safe(check_label(FIPD_SHARE)),
+                _code_cell(territory.code),
+                csv_safe(territory.nom),
+                _code_cell(territory.code),
+                csv_safe(f"{year.annee} ({year.period})"),
+                str(year.annee),
+                csv_safe(year.status_label),
+                csv_safe(alert.change_label if alert else ""),
+                "" if year.nb_actions is None else str(year.nb_actions),
+                _csv_euros(year.montant_scope),
+                _csv_euros(year.montant_located),
+                csv_percent(year.share_located),
+                _csv_euros(year.montant_beneficiaries),
+                csv_percent(year.share_beneficiaries),
+                format_target(year.target).removesuffix("\u202f%"),
+                _csv_euros(year.gap_eur if year.below else None),
+                csv_safe(alert.message if alert else ""),
+                csv_safe(alert.pilot_sources() if alert else ""),
+            ]
+            writer.writerow(cells)
     for row in alerts:
         if row.check_name == FIPD_SHARE and row.change != GONE:
             continue  # already on its territory's line above
         code = row.code_departement or ""
-        cells = (
-            row.check_name,
-            code,
-            DEPARTEMENTS.get(code, ""),
-            row.territory_code,
-            row.period,
+        where = row.territory_code
+        cells = [
+            csv_safe(check_label(row.check_name)),
+            _code_cell(code),
+            csv_safe(DEPARTEMENTS.get(code, "")),
+            csv_text(where) if where else "",
+            csv_text(format_period(row.period)) if row.period not in ("", "-") else "",
             "",
-            "" if row.change == GONE else row.status_label,
-            row.change_label,
+            csv_safe("" if row.change == GONE else row.status_label),
+            csv_safe(row.change_label),
             *([""] * 8),
-            row.message,
-            row.sources(),
-        )
-        writer.writerow([csv_safe(cell) for cell in cells])
+            csv_safe(row.message),
+            csv_safe(row.pilot_sources()),
+        ]
+        writer.writerow(cells)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -196,12 +217,14 @@ def figures_csv(
 
 @dataclass(frozen=True)
 class CheckSection:
-    """One check's rows for a message: its alerts worst first, its territories without data."""
+    """One check's rows for a message: alerts worst first, then the rows it could not judge."""
 
     check_name: str
     alerts: tuple[AlertRow, ...]
     no_data: tuple[AlertRow, ...]
     ok_count: int
+    not_monitored: tuple[AlertRow, ...] = ()
+    ok_rows: tuple[AlertRow, ...] = ()
 
     @property
     def label(self) -> str:
@@ -212,6 +235,15 @@ class CheckSection:
         return sum(1 for r in self.alerts if r.is_new)
 
     @property
+    def state(self) -> str:
+        """``alert``, ``ok``, ``no_data`` or ``not_monitored`` (nothing at all to look at)."""
+        if self.alerts:
+            return "alert"
+        if self.ok_count:
+            return "ok"
+        return "no_data" if self.no_data else "not_monitored"
+
+    @property
     def summary(self) -> str:
         """``3 départements en alerte, dont 1 nouvelle alerte ; 12 sans données``."""
         if self.alerts:
@@ -220,11 +252,36 @@ class CheckSection:
                 text += f", dont {self.new_count} " + plural(
                     self.new_count, "nouvelle alerte", "nouvelles alertes"
                 )
+        elif self.state == "not_monitored":
+            return "non suivi : " + self._unmonitored_phrase()
+        elif self.state == "no_data":
+            text = "aucune donnée à contrôler"
         else:
             text = "aucune alerte"
         if self.no_data:
-            text += f" ; {count_label(self.check_name, len(self.no_data))} sans données"
+            text += f" ; {_territories(self.no_data)} sans données"
+        if self.not_monitored:
+            text += " ; non suivi pour " + _territories(self.not_monitored)
         return text
+
+    def _unmonitored_phrase(self) -> str:
+        if self.not_monitored:
+            return f"aucune donnée reçue ({_territories(self.not_monitored)})"
+        return "aucune donnée reçue"
+
+    @property
+    def ok_messages(self) -> tuple[str, ...]:
+        """What a passing row says when it carries a fact (the date of the last export)."""
+        if self.check_name == EXPORT_CHECK:
+            return tuple(r.message for r in self.ok_rows)
+        return ()
+
+
+def _territories(rows: Sequence[AlertRow]) -> str:
+    kinds = {r.territory_kind for r in rows}
+    if kinds == {"departement"}:
+        return f"{len(rows)} {plural(len(rows), 'département', 'départements')}"
+    return count_label(rows[0].check_name, len(rows)) if rows else "0"
 
 
 def _sections(rows: Iterable[AlertRow], skip: Iterable[str] = (FIPD_SHARE,)) -> list[CheckSection]:
@@ -240,9 +297,304 @@ def _sections(rows: Iterable[AlertRow], skip: Iterable[str] = (FIPD_SHARE,)) -> 
             alerts=tuple(worst_first(r for r in grouped[name] if r.is_alert)),
             no_data=tuple(worst_first(r for r in grouped[name] if r.status == ALERT_NO_DATA)),
             ok_count=sum(1 for r in grouped[name] if r.status == ALERT_OK),
+            not_monitored=tuple(
+                worst_first(r for r in grouped[name] if r.status == ALERT_NOT_MONITORED)
+            ),
+            ok_rows=tuple(worst_first(r for r in grouped[name] if r.status == ALERT_OK)),
         )
         for name in sorted(grouped, key=check_order)
     ]
+
+
+# --- What comes first: items, asks ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing a reader should know this week; ``rank``: smaller is more serious."""
+
+    rank: int
+    headlines: tuple[str, ...]  # for the subject, longest first (the shortest must fit)
+    sentence: str  # for the first screen and the preheader
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One thing asked of the reader in the action block."""
+
+    text: str
+
+
+def _lower_first(text: str) -> str:
+    """``Réception de l'export FIPD`` -> ``réception de l'export FIPD`` (acronyms kept)."""
+    return text[:1].lower() + text[1:]
+
+
+_CHECK_RANK = {EXPORT_CHECK: 3, POLICE_CHECK: 4, PART_CHECK: 5, REPORT_CHECK: 6}
+
+
+def _check_item(section: CheckSection) -> Item | None:
+    if not section.alerts:
+        return None
+    count = len(section.alerts)
+    first = section.alerts[0]
+    rank = _CHECK_RANK.get(section.check_name, 7)
+    if section.check_name == EXPORT_CHECK:
+        heads: tuple[str, ...] = ("export FIPD en retard", "export FIPD")
+    elif section.check_name == POLICE_CHECK:
+        heads = ("indicateur police-population en baisse", "baisse police-population")
+    elif section.check_name == PART_CHECK:
+        heads = (
+            f"{count_label(PART_CHECK, count)} sans annexe PART",
+            "annexe PART manquante",
+        )
+    elif section.check_name == REPORT_CHECK:
+        heads = (f"{count_label(REPORT_CHECK, count)} sans bilan", "bilan non reçu")
+    else:
+        heads = (_lower_first(section.label),)
+    return Item(rank, heads, f"{section.label} : {first.message}")
+
+
+def _departement_items(territory: Territory, sections: Sequence[CheckSection]) -> list[Item]:
+    current, closed = territory.years[0], territory.years[1]
+    items = []
+    if current.below:
+        share, target = format_share(current.share_located), format_target(current.target)
+        items.append(
+            Item(
+                0,
+                (
+                    f"FIPD {share} en {current.annee}, cible {target}",
+                    f"FIPD {share}, cible {target}",
+                    f"FIPD {share}",
+                ),
+                f"Part prioritaire FIPD {current.annee} : {share} pour une cible de {target} ; "
+                f"{format_eur(current.gap_eur)} à réorienter vers les QPV et ZSP.",
+            )
+        )
+    elif current.no_data:
+        items.append(
+            Item(
+                1,
+                (f"aucune donnée FIPD {current.annee}", "pas de données FIPD"),
+                f"Aucune action FIPD {current.annee} n'a été reçue : l'export de l'année est "
+                "attendu.",
+            )
+        )
+    for section in sections:
+        item = _check_item(section)
+        if item and not (section.check_name == EXPORT_CHECK and current.no_data):
+            items.append(item)
+    if closed.below:
+        share = format_share(closed.share_located)
+        items.append(
+            Item(
+                8,
+                (f"FIPD {closed.annee} sous la cible ({share})", f"FIPD {closed.annee} {share}"),
+                f"Exercice clos {closed.annee} : part prioritaire {share}, sous la cible de "
+                f"{format_target(closed.target)}.",
+            )
+        )
+    return sorted(items, key=lambda i: i.rank)
+
+
+def _national_items(
+    national: Territory, departements: Sequence[Territory], sections: Sequence[CheckSection]
+) -> list[Item]:
+    current = national.years[0]
+    items = []
+    below = [t for t in departements if t.years[0].below]
+    missing = [t for t in departements if t.years[0].no_data]
+    if current.below:
+        share, target = format_share(current.share_located), format_target(current.target)
+        items.append(
+            Item(
+                0,
+                (
+                    f"France {share} en {current.annee}, cible {target}",
+                    f"France {share}, cible {target}",
+                    f"France {share}",
+                ),
+                f"France : part prioritaire FIPD {current.annee} de {share}, sous la cible de "
+                f"{target}.",
+            )
+        )
+    if below:
+        n = len(below)
+        dep = plural(n, "département", "départements")
+        items.append(
+            Item(
+                1,
+                (
+                    f"{n} {dep} sous la cible FIPD {current.annee}",
+                    f"{n} {dep} sous la cible",
+                    f"{n} dép. sous la cible",
+                ),
+                f"{n} {dep} sous la cible en {current.annee}, pour un écart total de "
+                f"{format_eur(sum(t.years[0].gap_eur or 0.0 for t in below))}.",
+            )
+        )
+    if missing:
+        n = len(missing)
+        dep = plural(n, "département", "départements")
+        items.append(
+            Item(
+                2,
+                (f"{n} {dep} sans données FIPD {current.annee}", f"{n} sans données FIPD"),
+                f"{n} {dep} sans aucune donnée FIPD pour {current.annee} : non comptés comme "
+                "atteignant la cible.",
+            )
+        )
+    for section in sections:
+        if section.alerts:
+            n = len(section.alerts)
+            items.append(
+                Item(
+                    _CHECK_RANK.get(section.check_name, 7),
+                    (f"{_lower_first(section.label)} : {n}",),
+                    f"{section.label} : {section.summary}.",
+                )
+            )
+    return sorted(items, key=lambda i: i.rank)
+
+
+def _subject(names: Sequence[str], items: Sequence[Item], week_label: str) -> str:
+    """``[Vigie] <who> : <most serious item>`` within 60 characters, then the week."""
+    tail = f" — semaine du {week_label}"
+    headlines = items[0].headlines if items else ("rien à signaler cette semaine",)
+    # The name as the reader knows it first (with its code), the most telling headline first.
+    candidates = [(name, headline) for name in names for headline in headlines]
+    for name, headline in candidates:
+        head = f"[Vigie] {name} : {headline}"
+        if len(head) <= SUBJECT_HEAD_MAX:
+            return head + tail
+    name, headline = candidates[-1]
+    head = f"[Vigie] {name} : {headline}"
+    return head[: SUBJECT_HEAD_MAX - 1].rstrip() + "…" + tail
+
+
+def _preheader(items: Sequence[Item], deadline: str, asks: Sequence[Ask]) -> str:
+    """The inbox preview: the most serious item, how many others, and by when."""
+    if not items:
+        text = "Rien à signaler cette semaine."
+    else:
+        text = items[0].sentence
+        if len(items) > 1:
+            text += f" Et {len(items) - 1} autre{'s' if len(items) > 2 else ''} point"
+            text += "s." if len(items) > 2 else "."
+    if asks:
+        text += f" Réponse attendue d'ici le {deadline}."
+    return text
+
+
+def _departement_asks(
+    territories: Sequence[Territory], sections: Mapping[str, Sequence[CheckSection]]
+) -> list[Ask]:
+    asks = []
+    for t in territories:
+        current, closed = t.years[0], t.years[1]
+        where = f" ({t.label})" if len(territories) > 1 else ""
+        if current.below:
+            asks.append(
+                Ask(
+                    f"Réexaminer la programmation FIPD {current.annee}{where} : "
+                    f"{format_eur(current.gap_eur)} sont à réorienter vers des actions menées en "
+                    "QPV ou en ZSP pour atteindre la cible ; si des actions menées en QPV "
+                    "n'indiquent pas le code du quartier, transmettre un export complété."
+                )
+            )
+        export_late = any(s.check_name == EXPORT_CHECK and s.alerts for s in sections[t.code])
+        if current.no_data:
+            asks.append(
+                Ask(
+                    f"Transmettre l'export FIPD {current.annee}{where} : aucune action de "
+                    "l'année n'a été reçue, et l'absence de données ne vaut pas atteinte de la "
+                    "cible."
+                )
+            )
+        elif export_late:
+            asks.append(Ask(f"Transmettre un export FIPD {current.annee} à jour{where}."))
+        if closed.no_data:
+            asks.append(
+                Ask(
+                    f"Transmettre l'export FIPD {closed.annee} (exercice clos){where} : aucune "
+                    "action de cet exercice n'a été reçue."
+                )
+            )
+        for s in sections[t.code]:
+            if not s.alerts:
+                continue
+            n = len(s.alerts)
+            if s.check_name == POLICE_CHECK:
+                asks.append(
+                    Ask(
+                        "Examiner avec la direction départementale de la police nationale ou le "
+                        "groupement de gendarmerie la baisse signalée ci-dessous "
+                        f"({n} {plural(n, 'territoire', 'territoires')})."
+                    )
+                )
+            elif s.check_name == PART_CHECK:
+                asks.append(
+                    Ask(
+                        "Faire adopter l'annexe de prévention de la radicalisation de "
+                        f"{plural(n, 'ce contrat de ville', f'ces {n} contrats de ville')} "
+                        "(voir ci-dessous)."
+                    )
+                )
+            elif s.check_name == REPORT_CHECK:
+                asks.append(
+                    Ask(
+                        f"Relancer {plural(n, 'la structure', f'les {n} structures')} dont le "
+                        "bilan d'activité n'est pas parvenu (voir ci-dessous)."
+                    )
+                )
+            elif s.check_name != EXPORT_CHECK:
+                asks.append(Ask(f"{s.label} : voir les {n} constats ci-dessous."))
+    return asks
+
+
+def _national_asks(
+    current_year: int,
+    below: Sequence[Territory],
+    missing: Sequence[Territory],
+    closed_missing: Sequence[Territory],
+    sections: Sequence[CheckSection],
+    deadline: str,
+) -> list[Ask]:
+    asks = []
+    if below:
+        n = len(below)
+        asks.append(
+            Ask(
+                f"Examiner avec les préfectures concernées la programmation FIPD {current_year} "
+                f"des {n} {plural(n, 'département', 'départements')} sous la cible (écart "
+                f"total : {format_eur(sum(t.years[0].gap_eur or 0.0 for t in below))})."
+                if n > 1
+                else f"Examiner avec la préfecture la programmation FIPD {current_year} du "
+                f"département sous la cible ({below[0].label})."
+            )
+        )
+    if missing:
+        n = len(missing)
+        asks.append(
+            Ask(
+                f"Relancer {plural(n, 'la préfecture', f'les {n} préfectures')} sans aucun "
+                f"export FIPD {current_year}."
+            )
+        )
+    if closed_missing:
+        n = len(closed_missing)
+        asks.append(
+            Ask(
+                f"{n} {plural(n, 'département n’a', 'départements n’ont')} pas transmis "
+                f"l'export FIPD {current_year - 1} (exercice clos) : la demande leur est faite "
+                f"dans leur message de cette semaine, pour le {deadline}."
+            )
+        )
+    for s in sections:
+        if s.alerts:
+            asks.append(Ask(f"{s.label} : {s.summary} (détail ci-dessous)."))
+    return asks
 
 
 # --- Rendering ---------------------------------------------------------------------------------
@@ -269,7 +621,12 @@ def _environment(directory: str) -> Environment:
         share=format_share,
         target=format_target,
         count=format_count,
+        month=format_month,
+        period=format_period,
         plural=plural,
+        quoted=quoted,
+        fr=french_spacing,
+        sentence=lambda text: text[:1].upper() + text[1:],
         check_label=check_label,
     )
     return env
@@ -288,16 +645,20 @@ class _Recipient:
 
 @dataclass(frozen=True)
 class Chart:
-    """The inline chart of one message: its PNG and what it shows."""
+    """The inline picture of one message (chart or map): its PNG and what it shows."""
 
     png: bytes
-    data: ChartData
+    data: ChartData | MapData
     alt: str
 
     @property
     def cid(self) -> str:
         """From the PNG's hash: stable for the same picture, distinct for different ones."""
         return f"fipd-chart.{hashlib.sha256(self.png).hexdigest()[:24]}@vigie"
+
+    @property
+    def legend(self) -> tuple[tuple[str, str], ...]:
+        return self.data.legend()
 
 
 @dataclass(frozen=True)
@@ -362,61 +723,47 @@ class _Week:
         }
 
 
-def _subject_changes(changes: WeekChanges) -> str:
-    if not changes.compared:
-        return ""
-    new, resolved = len(changes.new), len(changes.resolved)
-    parts = []
-    if new:
-        parts.append(f"{new} {plural(new, 'nouvelle alerte', 'nouvelles alertes')}")
-    if resolved:
-        parts.append(f"{resolved} {plural(resolved, 'levée', 'levées')}")
-    return (" ; " + ", ".join(parts)) if parts else ""
-
-
-def _national_content(env: Environment, week: _Week, common: dict, chart: Chart) -> _Content:
+def _national_content(
+    env: Environment, week: _Week, common: dict[str, Any], chart: Chart
+) -> _Content:
     national, departements = week.national, week.departements
     alerts = sorted(
         (t for t in departements.values() if t.category == BELOW_TARGET),
         key=Territory.worst_first_key,
     )
-    missing = [t for t in departements.values() if t.category == NO_DATA]
+    current_year = national.years[0].annee
+    missing = [t for t in departements.values() if t.years[0].no_data]
+    closed_missing = [t for t in departements.values() if t.years[1].no_data]
     ok_count = sum(1 for t in departements.values() if t.category == OK)
-    current = national.years[0]
-    counts = (
-        f"{len(alerts)} {plural(len(alerts), 'département', 'départements')} sous la cible"
-        if alerts
-        else "aucun département sous la cible"
-    )
-    if missing:
-        counts += f", {len(missing)} sans données"
+    current_ok = sum(1 for t in departements.values() if t.years[0].status == OK)
     sections = _sections(week.changes.rows)
-    others = sum(len(s.alerts) for s in sections)
-    if others:
-        counts += f" ; {others} {plural(others, 'autre alerte', 'autres alertes')}"
-    france = (
-        f"France : pas de données pour {current.annee}"
-        if current.no_data
-        else f"France {format_share(current.share_located)} en {current.annee}"
+    items = _national_items(national, list(departements.values()), sections)
+    below_current = [t for t in departements.values() if t.years[0].below]
+    asks = _national_asks(
+        current_year, below_current, missing, closed_missing, sections, common["deadline"]
     )
-    subject = (
-        f"[Vigie] Synthèse nationale : FIPD {counts}{_subject_changes(week.changes)} ; {france} "
-        f"(cible {format_target(current.target)}) — semaine du {common['week_label']}"
-    )
+    subject = _subject(("Synthèse nationale", "National"), items, common["week_label"])
     fipd_rows = week.fipd_rows()
     context = dict(
         common,
         subject=subject,
-        target=current.target,
+        preheader=_preheader(items, common["deadline"], asks),
+        items=items[:4],
+        more_items=max(0, len(items) - 4),
+        asks=asks,
+        target=national.years[0].target,
         national=national,
         alerts=alerts,
         missing=missing,
+        closed_missing=closed_missing,
         ok_count=ok_count,
+        current_ok=current_ok,
         sections=sections,
         changes=week.changes,
         fipd=fipd_rows,
         new_fipd={r.territory_code for r in fipd_rows.values() if r.is_new},
         chart=chart,
+        top=DIGEST_TOP,
     )
     text = env.get_template("national_digest.txt.j2").render(context)
     html = env.get_template("national_digest.html.j2").render(context)
@@ -426,46 +773,11 @@ def _national_content(env: Environment, week: _Week, common: dict, chart: Chart)
     return _Content(subject, text, html, common["csv_name"], attachment, NATIONAL, chart)
 
 
-def _departement_subject(
-    territories: list[Territory], others: int, changes: WeekChanges, week_label: str
-) -> str:
-    names = ", ".join(t.label for t in territories)
-    if len(territories) == 1:
-        (territory,) = territories
-        year = territory.headline
-        if year.no_data:
-            state = f"pas de données FIPD pour {_year_phrase(territory.no_data_years)}"
-        elif year.below:
-            state = (
-                f"part prioritaire FIPD {format_share(year.share_located)} en {year.annee} "
-                f"(cible {format_target(year.target)})"
-            )
-        else:
-            state = (
-                f"part prioritaire FIPD {format_share(year.share_located)} en {year.annee}, "
-                f"cible atteinte ({format_target(year.target)})"
-            )
-    else:
-        below = sum(1 for t in territories if t.category == BELOW_TARGET)
-        missing = sum(1 for t in territories if t.category == NO_DATA)
-        parts = []
-        if below:
-            parts.append(
-                f"{below} {plural(below, 'département', 'départements')} sous la cible FIPD"
-            )
-        if missing:
-            parts.append(f"{missing} sans données FIPD")
-        state = ", ".join(parts) or "cible FIPD atteinte"
-    if others:
-        state += f" ; {others} {plural(others, 'autre alerte', 'autres alertes')}"
-    return f"[Vigie] {names} : {state}{_subject_changes(changes)} — semaine du {week_label}"
-
-
 def _departement_content(
     env: Environment,
     territories: list[Territory],
     week: _Week,
-    common: dict,
+    common: dict[str, Any],
     perimetre: str,
     chart: Chart,
 ) -> _Content:
@@ -475,12 +787,25 @@ def _departement_content(
         t.code: _sections(r for r in changes.rows if r.code_departement == t.code)
         for t in territories
     }
-    others = sum(len(s.alerts) for sections in per_territory.values() for s in sections)
-    subject = _departement_subject(territories, others, changes, common["week_label"])
+    items = sorted(
+        (item for t in territories for item in _departement_items(t, per_territory[t.code])),
+        key=lambda i: i.rank,
+    )
+    asks = _departement_asks(territories, per_territory)
+    names = (
+        ", ".join(t.label for t in territories),
+        ", ".join(t.nom for t in territories),
+        ", ".join(codes),
+    )
+    subject = _subject(names, items, common["week_label"])
     fipd_rows = week.fipd_rows(codes)
     context = dict(
         common,
         subject=subject,
+        preheader=_preheader(items, common["deadline"], asks),
+        items=items[:4],
+        more_items=max(0, len(items) - 4),
+        asks=asks,
         territories=territories,
         target=territories[0].years[0].target,
         sections=per_territory,
@@ -488,6 +813,7 @@ def _departement_content(
         fipd=fipd_rows,
         new_fipd={r.territory_code for r in fipd_rows.values() if r.is_new},
         chart=chart,
+        indicator_why=_indicators_why(per_territory),
     )
     text = env.get_template("departement.txt.j2").render(context)
     html = env.get_template("departement.html.j2").render(context)
@@ -496,10 +822,34 @@ def _departement_content(
     return _Content(subject, text, html, common["csv_name"], attachment, perimetre, chart)
 
 
+def _indicators_why(sections: Mapping[str, Sequence[CheckSection]]) -> list[tuple[str, str]]:
+    """(label, why it matters) of each police indicator that fell, in the order first seen."""
+    seen: dict[str, str] = {}
+    for section_list in sections.values():
+        for section in section_list:
+            if section.check_name != POLICE_CHECK:
+                continue
+            for row in section.alerts:
+                for indicator in row.figures.get("indicators") or []:
+                    code = str(indicator.get("indicateur") or "")
+                    if code in INDICATOR_WHY and code not in seen:
+                        seen[code] = INDICATOR_WHY[code]
+    return [(INDICATOR_LABELS.get(code, code), why) for code, why in seen.items()]
+
+
+def _sender(sender: str, name: str | None) -> str:
+    """``Name <address>``: the configured display name unless the sender already has one."""
+    display, address = parseaddr(sender)
+    if display or not name:
+        return sender
+    return str(Address(display_name=name, addr_spec=address))
+
+
 def _message(
     content: _Content,
     recipient: str,
     sender: str,
+    reply_to: str | None,
     week_start: date,
     generated_at: datetime,
 ) -> EmailMessage:
@@ -507,16 +857,19 @@ def _message(
     digest = hashlib.sha256()
     for part in (week, sender, recipient, content.subject, content.text, content.html):
         digest.update(part.encode("utf-8") + b"\0")
+    digest.update((reply_to or "").encode("utf-8") + b"\0")
     digest.update(content.csv + b"\0")
     digest.update(content.chart.png)
     checksum = digest.hexdigest()
     who = hashlib.sha256(recipient.encode("utf-8")).hexdigest()[:12]
     domain = parseaddr(sender)[1].rpartition("@")[2] or "vigie.invalid"
 
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = content.subject
     message["From"] = sender
     message["To"] = recipient
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Date"] = format_datetime(generated_at)
     message["Message-ID"] = f"<vigie.{MESSAGE_KIND}.{week}.{who}.{checksum[:20]}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
@@ -528,13 +881,14 @@ def _message(
     message.add_alternative(content.html, subtype="html", charset="utf-8")
     # The parts add_alternative made are EmailMessages, like the message (type(self)).
     html_part = cast(EmailMessage, message.get_payload(1))
+    kind = "carte" if isinstance(content.chart.data, MapData) else "graphique"
     html_part.add_related(
         content.chart.png,
         maintype="image",
         subtype="png",
         cid=f"<{content.chart.cid}>",
         disposition="inline",
-        filename=f"vigie-part-prioritaire-{week}-{content.perimetre.replace(',', '-')}.png",
+        filename=f"vigie-{kind}-part-prioritaire-{week}-{content.perimetre.replace(',', '-')}.png",
     )
     message.add_attachment(
         content.csv,
@@ -559,6 +913,11 @@ def _chart(data: ChartData) -> Chart:
     return Chart(render_png(data), data, alt_text(data))
 
 
+@lru_cache(maxsize=8)
+def _map(data: MapData) -> Chart:
+    return Chart(render_map_png(data), data, map_alt_text(data))
+
+
 def build_weekly_emails(
     week_start: date,
     share_rows: list[dict],
@@ -568,6 +927,9 @@ def build_weekly_emails(
     alert_rows: list[dict] | None = None,
     previous_alert_rows: list[dict] | None = None,
     generated_at: datetime | None = None,
+    sender_name: str | None = None,
+    reply_to: str | None = None,
+    response_days: int | None = None,
 ) -> list[EmailMessage]:
     """One message per recipient address for the week starting ``week_start``.
 
@@ -582,9 +944,17 @@ def build_weekly_emails(
     one message covering all the départements the address is listed for, built from those
     départements' rows only (``code_departement``), chart included.
 
-    ``generated_at`` (default: now; naive means UTC) only sets the ``Date`` header, so that
-    re-running a week with unchanged figures yields the same bodies and ``Message-ID`` values.
+    ``sender_name``, ``reply_to`` and ``response_days`` (the days given to answer, from the
+    week's Monday) default to the settings (``VIGIE_MAIL_FROM_NAME``, ``VIGIE_MAIL_REPLY_TO``,
+    ``VIGIE_ALERTS_RESPONSE_DAYS``). ``generated_at`` (default: now; naive means UTC) only sets
+    the ``Date`` header, so that re-running a week with unchanged figures yields the same
+    bodies and ``Message-ID`` values.
     """
+    settings = get_settings()
+    name = settings.mail_from_name if sender_name is None else sender_name
+    reply = settings.mail_reply_to if reply_to is None else reply_to
+    days = settings.alerts_response_days if response_days is None else response_days
+    from_header = _sender(sender, name)
     moment = generated_at or datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -601,11 +971,12 @@ def build_weekly_emails(
     env = _environment(str(templates_dir()))
     week_label = week_start.strftime("%d/%m/%Y")
     target = national.years[0].target
+    contact = parseaddr(reply)[1] if reply else parseaddr(from_header)[1]
     charts: dict[tuple[str, ...], Chart] = {}  # one chart per perimeter, not per address
     messages = []
     for recipient in _recipients(pilots):
         scope = "national" if recipient.national else "-".join(recipient.perimetres)
-        common = {
+        common: dict[str, Any] = {
             "week_start": week_start,
             "week_label": week_label,
             "previous_week_label": week.previous_label,
@@ -614,11 +985,14 @@ def build_weekly_emails(
             "closed_year": week_start.year - 1,
             "roles": recipient.roles,
             "csv_name": f"vigie-alertes-{week_start.isoformat()}-{scope}.csv",
+            "deadline": format_date(week_start + timedelta(days=days)),
+            "contact": contact,
+            "target_basis": TARGET_BASIS.format(target=format_target(target)),
         }
         if recipient.national:
             key: tuple[str, ...] = (NATIONAL,)
             if key not in charts:
-                charts[key] = _chart(national_chart_data(national, departements.values(), target))
+                charts[key] = _map(national_map_data(national, departements.values(), target))
             content = _national_content(env, week, common, charts[key])
         else:
             own = [departements[code] for code in recipient.perimetres]
@@ -628,5 +1002,5 @@ def build_weekly_emails(
             content = _departement_content(
                 env, own, week, common, ",".join(recipient.perimetres), charts[key]
             )
-        messages.append(_message(content, recipient.email, sender, week_start, moment))
+        messages.append(_message(content, recipient.email, from_header, reply, week_start, moment))
     return messages

@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from vigie.alerts.outbox import write_outbox
+from vigie.alerts.outbox import outbox_path, write_outbox
 from vigie.settings import Settings
 from vigie.warehouse.connection import Warehouse
 
@@ -183,9 +183,15 @@ def deliver(
     ensure_send_log(warehouse)
     if not smtp_configured(conn_id):
         report = DeliveryReport(week_start, "outbox")
-        report.outbox_paths = write_outbox(messages, settings.outbox_dir)
+        written, skipped = write_outbox(messages, settings.outbox_dir, force=force)
+        report.outbox_paths = written
+        fresh = set(written)
         with warehouse.session():  # one connection for the whole log
             for message in messages:
+                if outbox_path(message, settings.outbox_dir) not in fresh:
+                    report.skipped.append(_recipient(message))  # same content already there
+                    continue
+                report.sent.append(_recipient(message))
                 _log_attempt(
                     warehouse,
                     message,
@@ -197,10 +203,11 @@ def deliver(
                     run_id=run_id,
                 )
         log.info(
-            "no %r connection: %d e-mail(s) written to %s",
+            "no %r connection: %d e-mail(s) written to %s, %d unchanged and skipped",
             conn_id,
-            len(messages),
+            len(written),
             settings.outbox_dir,
+            len(skipped),
         )
         return report
 

@@ -107,7 +107,12 @@ FIPD_COLUMNS = (
     Column("code_commune", "commune", synonyms=("commune", "code_insee", "insee_commune")),
     Column("codes_qpv", "qpv_list", synonyms=("qpv", "quartiers", "quartiers_prioritaires")),
     Column("zsp", "zsp", synonyms=("code_zsp", "zone_securite_prioritaire")),
-    Column("part_qpv", "percentage", synonyms=("part_beneficiaires_qpv",)),
+    # "% QPV" is the share (the sign is significant: vigie.parsing.headers), never codes_qpv.
+    Column(
+        "part_qpv",
+        "percentage",
+        synonyms=("part_beneficiaires_qpv", "% qpv", "% beneficiaires qpv"),
+    ),
 )
 
 CONTRATS_COLUMNS = (

@@ -14,6 +14,7 @@ and applies every rule once over the rows of all the files of a kind, each row t
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,7 +25,14 @@ import pandas as pd
 import pyarrow as pa
 
 from vigie.parsing import values as v
-from vigie.parsing.headers import header_key, map_header, synonym_index
+from vigie.parsing.headers import (
+    PERCENT,
+    IgnoredColumn,
+    header_key,
+    map_header,
+    match_header,
+    synonym_index,
+)
 from vigie.parsing.table import RawTable
 
 if TYPE_CHECKING:
@@ -166,12 +174,24 @@ class Kind:
 
     @cached_property
     def index(self) -> dict[str, str]:
-        """Header key -> canonical column (computed once: every file's header consults it)."""
-        return synonym_index({c.name: c.synonyms for c in self.columns})
+        """Header key -> canonical column (computed once: every file's header consults it).
+
+        A percentage column also answers to each of its names with the percent sign
+        (``part_qpv``: "Part QPV (%)", "% part QPV"): a title with ``%`` matches nothing else.
+        """
+        return synonym_index({c.name: _names(c) for c in self.columns})
 
     def matches(self, header: list[str]) -> bool:
         mapped = set(map_header(header, self.index).values())
         return all(c.name in mapped for c in self.columns if c.required)
+
+
+def _names(column: Column) -> tuple[str, ...]:
+    """A column's synonyms, plus the percent-sign form of every name of a percentage column."""
+    if column.type != "percentage":
+        return column.synonyms
+    names = (column.name, *column.synonyms)
+    return (*column.synonyms, *(f"{PERCENT} {n}" for n in names if PERCENT not in n))
 
 
 @dataclass
@@ -212,6 +232,11 @@ class Verdict:
     quarantine_reason: str | None = None
     quarantine_detail: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Header cells not loaded (unknown, ambiguous, duplicate titles): named in the load report.
+    ignored_columns: list[IgnoredColumn] = field(default_factory=list)
+    # A quarantined file's sender as its rows name it (None for a file that loads: its sender
+    # comes from its valid rows, see vigie.ingest.batches).
+    sender: str | None = None
 
     @property
     def rows_rejected(self) -> int:
@@ -287,6 +312,7 @@ def check_batch(tables: Sequence[tuple[RawTable, Kind]], ctx: Context) -> BatchC
     """
     verdicts: list[Verdict | None] = [None] * len(tables)
     groups: dict[int, tuple[Kind, list[int]]] = {}
+    ignored = [ignored_columns(table, kind) for table, kind in tables]
     for position, (table, kind) in enumerate(tables):
         personal = personal_columns(table, kind)
         if personal:
@@ -311,6 +337,11 @@ def check_batch(tables: Sequence[tuple[RawTable, Kind]], ctx: Context) -> BatchC
         batches.append(batch)
         for position, verdict in zip(members, found, strict=True):
             verdicts[position] = verdict
+    for found_verdict, columns, (table, kind) in zip(verdicts, ignored, tables, strict=True):
+        if found_verdict is not None:
+            found_verdict.ignored_columns = columns
+            if found_verdict.quarantine_reason:
+                found_verdict.sender = declared_sender(table, kind, ctx)
     return BatchCheck([v for v in verdicts if v is not None], batches)
 
 
@@ -356,6 +387,44 @@ def _string_columns(tables: Sequence[RawTable], kind: Kind) -> pd.DataFrame:
 def to_frame(table: RawTable, kind: Kind) -> pd.DataFrame:
     """Canonical columns (strings) of the recognised header; unknown columns dropped."""
     return _string_columns([table], kind).drop(columns=FILE_INDEX)
+
+
+def declared_sender(table: RawTable, kind: Kind, ctx: Context) -> str | None:
+    """The sender the file's rows name: the most frequent valid value of the kind's sender
+    column (ties: the smallest), None when no row names one.
+
+    For a quarantined file, whose rows do not load: its audit record still says whose it is.
+    """
+    if not kind.period_columns or not table.rows:
+        return None
+    name = kind.period_columns[0]
+    positions = [p for p, mapped in map_header(table.header, kind.index).items() if mapped == name]
+    if not positions:
+        return None
+    column = next(c for c in kind.columns if c.name == name)
+    p = positions[0]
+    cells = _string_series([row[p] if p < len(row) else "" for row in table.rows])
+    typed, reasons = _parse_column(cells, column, ctx)
+    named = typed[reasons.isna() & typed.notna()].astype(str).tolist()
+    if not named:
+        return None
+    counts = Counter(named)
+    top = max(counts.values())
+    return min(value for value, n in counts.items() if n == top)
+
+
+def ignored_columns(table: RawTable, kind: Kind) -> list[IgnoredColumn]:
+    """The header cells that do not load: unknown, ambiguous or duplicate titles.
+
+    A cell with no title is listed only when some row has a value under it (an empty column
+    at the right of a spreadsheet is nothing lost).
+    """
+    found = []
+    for column in match_header(table.header, kind.index).ignored:
+        p = column.position
+        if column.label.strip() or any(p < len(row) and row[p].strip() for row in table.rows):
+            found.append(column)
+    return found
 
 
 def personal_columns(table: RawTable, kind: Kind) -> list[str]:

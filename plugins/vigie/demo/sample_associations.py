@@ -19,12 +19,14 @@ import math
 import os
 import random
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape as xml_escape
 
+from vigie.alerts.checks import due_periods
 from vigie.contracts import associations as contract
 from vigie.demo.sample_prefectures import luhn_complete
 from vigie.reference.geography import ReferenceData, load_reference
@@ -104,6 +106,7 @@ class AssociationSample:
     late: list[Path] = field(default_factory=list)
     corrected: list[Path] = field(default_factory=list)  # the later file of each pair
     invalid: dict[str, list[Path]] = field(default_factory=dict)  # reason -> files
+    missing_due: list[Structure] = field(default_factory=list)  # a report now due is missing
 
 
 # --- a small, deterministic XLSX writer -----------------------------------------------------
@@ -509,6 +512,131 @@ def write_association_sample(
                 corrected = folder / f"{s.siret}_{periode}_corrige.{ext}"
                 corrected.write_bytes(data)
                 again = arrived + timedelta(days=rng.randint(14, 42))
+                os.utime(corrected, (again.timestamp(), again.timestamp()))
+                sample.files.append(corrected)
+                sample.corrected.append(corrected)
+    return sample
+
+
+# --- every period up to the ones now due ----------------------------------------------------
+
+HISTORY_FIRST_YEAR = 2019
+JOINED_LATER_SHARE = 0.15  # structures that started reporting after the first year
+STOPPED_SHARE = 0.06  # structures that stopped reporting at some period before the due ones
+STOPPED_DUE_SHARE = 0.05  # structures whose report for a period now due is missing
+
+
+def _periods_until(today: date, half_yearly: bool) -> list[str]:
+    """Every period from 2019 whose report is due by ``today`` (see ``due_periods``)."""
+    annual, semester = due_periods(today)
+    if not half_yearly:
+        return [str(y) for y in range(HISTORY_FIRST_YEAR, int(annual) + 1)]
+    last = (int(semester[:4]), int(semester[-1]))
+    return [
+        f"{y}-S{s}"
+        for y in range(HISTORY_FIRST_YEAR, last[0] + 1)
+        for s in (1, 2)
+        if (y, s) <= last
+    ]
+
+
+def write_association_history(
+    out_dir: Path, today: date, seed: int = 20170410, departements: Iterable[str] | None = None
+) -> AssociationSample:
+    """Every structure's reports, from 2019 to the periods due by ``today``.
+
+    The structures are drawn once, so a SIRET reports period after period; a few joined
+    later, a few stopped at some period, and a few have not sent the report of a period now
+    due (``association_report_missing`` alerts on them; the others are ``ok``). The files are
+    as :func:`write_association_sample` writes them (shapes, corrections, late arrivals),
+    under ``associations/<year>/<réseau>/``, never arriving after ``today``; the invalid ones
+    are spread over the years. ``departements`` (tests) writes only the structures of those
+    départements: the same files as the whole sample's, for them.
+    """
+    settings = get_settings()
+    ref = load_reference(settings.reference_dir)
+    geos = {g: _Geography(ref, g) for g in ("2015", "2024")}
+    rng = random.Random(f"{seed}:associations:history")
+    sample = AssociationSample(Path(out_dir))
+    sample.structures = _structures(geos["2015"], rng)
+    due = set(due_periods(today))
+    now = datetime(today.year, today.month, today.day, 6, tzinfo=UTC)
+    plans: list[list[str]] = []
+    for s in sample.structures:
+        periodes = _periods_until(today, s.half_yearly)
+        if rng.random() < JOINED_LATER_SHARE:
+            periodes = periodes[rng.randint(1, max(1, len(periodes) - 3)) :]
+        draw = rng.random()
+        if draw < STOPPED_DUE_SHARE:
+            periodes = [p for p in periodes if p not in due]
+            sample.missing_due.append(s)
+        elif draw < STOPPED_DUE_SHARE + STOPPED_SHARE:
+            periodes = periodes[: rng.randint(1, max(1, len(periodes) - 2))]
+        plans.append(periodes)
+    spoiled = dict(
+        zip(
+            rng.sample(range(len(sample.structures)), len(INVALID_KINDS)),
+            INVALID_KINDS,
+            strict=True,
+        )
+    )
+    wanted = None if departements is None else set(departements)
+    for index, (s, periodes) in enumerate(zip(sample.structures, plans, strict=True)):
+        if wanted is not None and s.departement not in wanted:
+            continue
+        srng = random.Random(f"{seed}:associations:{s.siret}")  # a subset, the same bytes
+        for periode in periodes:
+            year = int(periode[:4])
+            geo = geos["2015" if year < settings.qpv_2024_from_year else "2024"]
+            written = (
+                "1er semestre " + str(year)
+                if periode.endswith("-S1") and (index + year) % 3 == 0
+                else periode
+            )
+            identification = {
+                "reseau": RESEAU_LABELS[s.reseau] if s.shape != "json" else s.reseau,
+                "structure": s.name,
+                "siret": int(s.siret) if s.shape == "xlsx" and index % 2 else s.siret,
+                "code_departement": int(s.departement)
+                if s.shape == "xlsx" and s.departement.isdigit()
+                else s.departement,
+                "periode": written,
+            }
+            rows = _rows(s, geo, periode, srng)
+            # Each invalid report replaces one of the structure's reports before the due ones.
+            kind = spoiled.get(index) if periode == periodes[0] else None
+            if kind:
+                ext, data = _spoil(kind, s, identification, rows, geo)
+                sample.invalid.setdefault(kind, [])
+            else:
+                ext, data = _payload(s, identification, rows, (index + year) % 3)
+            folder = Path(out_dir) / "associations" / str(year) / s.reseau
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{s.siret}_{periode}.{ext}"
+            path.write_bytes(data)
+            deadline = _deadline(year, periode)
+            late = srng.random() < LATE_SHARE
+            arrived = (
+                deadline + timedelta(days=srng.randint(5, 120))
+                if late
+                else deadline - timedelta(days=srng.randint(1, 40), minutes=index)
+            )
+            arrived = min(arrived, now - timedelta(minutes=index))
+            os.utime(path, (arrived.timestamp(), arrived.timestamp()))
+            sample.files.append(path)
+            if kind:
+                sample.invalid[kind].append(path)
+            if late:
+                sample.late.append(path)
+            if kind is None and srng.random() < CORRECTED_SHARE:
+                fixed = [
+                    dict(r, nb_actions_collectives=int(r["nb_actions_collectives"]) + 1)
+                    for r in rows
+                ]
+                _, data = _payload(s, identification, fixed, (index + year) % 3)
+                corrected = folder / f"{s.siret}_{periode}_corrige.{ext}"
+                corrected.write_bytes(data)
+                again = min(arrived + timedelta(days=srng.randint(14, 42)), now)
                 os.utime(corrected, (again.timestamp(), again.timestamp()))
                 sample.files.append(corrected)
                 sample.corrected.append(corrected)

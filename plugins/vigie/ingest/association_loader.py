@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -288,7 +289,7 @@ def _checked(report: _Report) -> RawTable:
     if periode is None:
         raise FileRejected(
             "invalid_periode",
-            f"période {ident['periode']!r} is not 2018, 2018-S1, 2018-S2 or '1er semestre 2018'",
+            f"période {ident['periode']!r} is not {_periode_examples(ident['periode'])}",
         )
     column = next(p for p, name in mapped.items() if name == "periode")
     for row in report.rows:
@@ -303,6 +304,13 @@ def _checked(report: _Report) -> RawTable:
         encoding=report.encoding,
         delimiter=report.delimiter,
     )
+
+
+def _periode_examples(written: str) -> str:
+    """The accepted forms, in the year the sender wrote (``AAAA`` when none is legible)."""
+    found = re.search(r"(?<!\d)(?:19|20)\d{2}(?!\d)", written)
+    year = found.group(0) if found else "AAAA"
+    return f"{year}, {year}-S1, {year}-S2 or '1er semestre {year}'"
 
 
 def ingest_reports(
@@ -331,7 +339,8 @@ def ingest_reports(
 
 
 def run(run_id: str | None = None, settings: Settings | None = None) -> dict[str, Any]:
-    """The DAG's task: load every waiting report; counts by status, rows, rejects by reason."""
+    """The DAG's task: load every waiting report; counts by status, rows, rejects by reason,
+    and each file's report (``files``)."""
     from vigie.reference.geography import load_reference
 
     settings = settings or get_settings()
@@ -345,4 +354,5 @@ def run(run_id: str | None = None, settings: Settings | None = None) -> dict[str
         "rows_loaded": sum(r.rows_loaded for r in reports),
         "rows_rejected": sum(r.rows_rejected for r in reports),
         "quarantined_by_reason": dict(quarantined),
+        "files": [r.as_dict() for r in reports],
     }

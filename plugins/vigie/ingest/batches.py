@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 REFERENCE_LOADS_DDL = """CREATE TABLE IF NOT EXISTS audit.reference_loads (
     table_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, rows_loaded BIGINT NOT NULL,
     loaded_at TIMESTAMP WITH TIME ZONE NOT NULL)"""
-SCHEMA_DDL = [
+SCHEMA_DDL: list[str | tuple[str, str, str]] = [
     "CREATE SCHEMA IF NOT EXISTS raw",
     "CREATE SCHEMA IF NOT EXISTS audit",
     "CREATE SCHEMA IF NOT EXISTS reference",
@@ -43,6 +43,9 @@ SCHEMA_DDL = [
         rows_loaded INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
         sender VARCHAR, period VARCHAR, file_modified_at TIMESTAMP WITH TIME ZONE,
         received_at TIMESTAMP WITH TIME ZONE NOT NULL, dag_run_id VARCHAR)""",
+    # Header cells not loaded (unknown, ambiguous, duplicate titles), named one by one; added
+    # to warehouses created before it (rows kept; same statement on DuckDB and PostgreSQL).
+    ("audit.file_loads", "ignored_columns", "VARCHAR"),
     REFERENCE_LOADS_DDL,
     """CREATE TABLE IF NOT EXISTS audit.load_rejects (
         source_file_sha256 VARCHAR NOT NULL, source_file_name VARCHAR NOT NULL,
@@ -68,7 +71,7 @@ SCHEMA_DDL = [
          FROM audit.load_reject_counts c
          WHERE c.source_file_sha256 = f.source_file_sha256 AND f.status <> 'duplicate'
         ) AS rejects_by_reason,
-        f.received_at, f.dag_run_id
+        f.received_at, f.dag_run_id, f.ignored_columns, f.sender
     FROM audit.file_loads f""",
 ]
 
@@ -84,9 +87,29 @@ def ensure_schema(warehouse: Warehouse) -> None:
     """
     with warehouse.transaction() as tx:
         for statement in SCHEMA_DDL:
-            tx.execute(statement)
+            if isinstance(statement, tuple):
+                add_column(tx, *statement)
+            else:
+                tx.execute(statement)
         for table in RAW_TABLES.values():
             tx.execute(table.create_sql())
+
+
+def add_column(tx: Transaction, table: str, column: str, sql_type: str) -> None:
+    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``, only when the column is missing.
+
+    For a warehouse created before the column: its rows stay, the new column is null on
+    them. The catalogue is asked first, because on PostgreSQL even a no-op ALTER TABLE waits
+    for an exclusive lock on the table, behind every reader.
+    """
+    schema, name = table.split(".")
+    found = tx.fetchall(
+        "SELECT count(*) FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? AND column_name = ?",
+        [schema, name, column],
+    )[0][0]
+    if not found:
+        tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
 
 
 def reference_digest(frame: pd.DataFrame) -> str:
@@ -174,6 +197,8 @@ class FileReport:
     rows_rejected: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     moved_to: str | None = None
+    ignored_columns: list[str] = field(default_factory=list)  # IgnoredColumn.describe()
+    sender: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -181,10 +206,12 @@ class FileReport:
     def line(self) -> str:
         """One readable log line: ``name: status (kind): 20 read, 17 loaded, 3 rejected (...)``."""
         why = self.reason or ", ".join(f"{k} {n}" for k, n in self.rejects_by_reason.items())
+        ignored = "; ".join(self.ignored_columns)
         return (
             f"{self.file}: {self.status} ({self.kind or 'unknown kind'}): {self.rows_read} read, "
             f"{self.rows_loaded} loaded, {self.rows_rejected} rejected"
             + (f" ({why})" if why else "")
+            + (f"; column(s) not loaded: {ignored}" if ignored else "")
         )
 
 
@@ -453,16 +480,19 @@ def _validate(
         report.kind = verdict.kind.name
         report.rows_read = verdict.rows_read
         report.rows_rejected = verdict.rows_rejected
+        report.ignored_columns = [c.describe() for c in verdict.ignored_columns]
         if report.rows_rejected:
             counts = verdict.rejects["reason"].value_counts()
             report.rejects_by_reason = {str(k): int(n) for k, n in counts.items()}
         if verdict.quarantine_reason:
             report.status = "quarantined"
             report.reason = f"{verdict.quarantine_reason}: {verdict.quarantine_detail}"
+            item.sender = report.sender = verdict.sender
             continue
         report.rows_loaded = len(verdict.rows)
         report.status = "loaded_with_rejects" if report.rows_rejected else "loaded"
         item.sender, item.period = _sender_period(verdict)
+        report.sender = item.sender
     kept = []
     for item in items:
         if id(item) in dropped:
@@ -520,6 +550,7 @@ def _write(
             "file_modified_at": [i.file.modified_at for i in items],
             "received_at": [now] * len(items),
             "dag_run_id": [run_id] * len(items),
+            "ignored_columns": ["; ".join(i.report.ignored_columns) or None for i in items],
         },
         dtype=object,
     ).astype({"rows_read": "int64", "rows_loaded": "int64", "rows_rejected": "int64"})
@@ -681,7 +712,13 @@ def _load_and_move(
             log.exception("%s: loaded but not moved, left in the landing zone", item.report.file)
             failures.append(item.report.file)
             continue
-        log.info("%s", item.report.line())
+        if item.report.status == "quarantined":
+            # Someone has to act: a WARNING, and the task's notice to the data engineers.
+            log.warning("%s -> %s", item.report.line(), item.report.moved_to)
+        elif item.report.ignored_columns:
+            log.warning("%s", item.report.line())  # data the sender sent and nobody loads
+        else:
+            log.info("%s", item.report.line())
         reports.append(item.report)
     return reports
 

@@ -35,8 +35,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import shutil
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -280,6 +284,51 @@ class SuiteRun:
         return out
 
 
+# --- Data Docs that render offline ----------------------------------------------------------
+
+# Vigie's own stand-ins for the CDN assets GX's pages load (jQuery, Bootstrap, bootstrap-table,
+# Font Awesome, Vega): the platform runs offline, where the index page would stay blank (its
+# tables are drawn by a script).
+OFFLINE_ASSETS = Path(__file__).parent / "gx_offline"
+OFFLINE_FOLDER = "static/vigie"
+_REMOTE_ASSET = re.compile(
+    r'<(?:script\b[^>]*\ssrc|link\b[^>]*\shref)="https?://[^"]*"[^>]*>(?:\s*</script>)?',
+    re.IGNORECASE,
+)
+_REMOTE_LOGO = re.compile(r'(<img\b[^>]*\ssrc=")https?://[^"]*(")', re.IGNORECASE)
+
+
+def make_docs_offline(docs_dir: Path) -> int:
+    """Every page of the Data Docs site loads its styles and scripts from the site itself.
+
+    The CDN ``<script>`` and ``<link>`` tags are replaced by Vigie's two local files (copied
+    to ``static/vigie/``), and the remote logo by GX's own copy under ``static/images/``.
+    Idempotent; returns the number of pages rewritten (GX re-renders the index on each run).
+    """
+    docs_dir = Path(docs_dir)
+    target = docs_dir / OFFLINE_FOLDER
+    target.mkdir(parents=True, exist_ok=True)
+    for asset in sorted(OFFLINE_ASSETS.glob("vigie-docs.*")):
+        shutil.copyfile(asset, target / asset.name)
+    rewritten = 0
+    for page in docs_dir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        first = _REMOTE_ASSET.search(text)
+        if first is None and not _REMOTE_LOGO.search(text):
+            continue
+        root = Path(os.path.relpath(docs_dir, page.parent)).as_posix()
+        local = (
+            f'<link rel="stylesheet" href="{root}/{OFFLINE_FOLDER}/vigie-docs.css">\n'
+            f'<script src="{root}/{OFFLINE_FOLDER}/vigie-docs.js"></script>'
+        )
+        if first is not None:
+            text = text[: first.start()] + local + _REMOTE_ASSET.sub("", text[first.start() :])
+        text = _REMOTE_LOGO.sub(rf"\g<1>{root}/static/images/logo-long.png\g<2>", text)
+        page.write_text(text, encoding="utf-8")
+        rewritten += 1
+    return rewritten
+
+
 # --- running the suites ---------------------------------------------------------------------
 
 
@@ -288,10 +337,25 @@ def _key(text: str) -> str:
     return text.replace("/", "_").replace("\\", "_")
 
 
+# GX's loggers and what they pull in: at INFO they fill a task log with hundreds of lines
+# (a registry message per decorated function at import, store and metric chatter at each run).
+GX_LOGGERS = ("great_expectations", "altair", "posthog", "backoff", "tzlocal", "marshmallow")
+
+
 def import_gx() -> Any:
-    """``great_expectations``, imported quietly (its logger would fill the task log)."""
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    import great_expectations
+    """``great_expectations``, imported quietly: the first thing any GX import goes through.
+
+    Its loggers at WARNING (a real problem still shows), the deprecation warnings of its own
+    imports silenced (Airflow turns warnings into log lines), and its analytics off (the
+    platform runs offline; GX would try to reach its servers on every context).
+    """
+    for name in GX_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        import great_expectations
 
     return great_expectations
 
@@ -373,7 +437,8 @@ class BatchValidator:
 
         suite_data = json.loads(suite_path(kind, self.include_dir).read_text(encoding="utf-8"))
         suite = context.suites.add_or_update(gx.ExpectationSuite(**suite_data))
-        source = context.data_sources.add_or_update_pandas(name="vigie_batches")
+        # One data source per kind: updating one never drops another kind's asset.
+        source = context.data_sources.add_or_update_pandas(name=f"vigie_{name}")
         asset = source.add_dataframe_asset(name=name)
         definition = asset.add_batch_definition_whole_dataframe("batch")
         validation = context.validation_definitions.add_or_update(
@@ -392,6 +457,7 @@ class BatchValidator:
 
     def validate(self, batch: KindBatch, label: str, file_names: Sequence[str] = ()) -> SuiteRun:
         """Run the suite of ``batch.kind`` once on every row of the batch."""
+        import_gx()  # before any other GX import: quiet from the first one
         from great_expectations.core.run_identifier import RunIdentifier
 
         started = time.perf_counter()
@@ -404,6 +470,7 @@ class BatchValidator:
         )
         (validation,) = result.run_results.values()
         results = validation.to_json_dict()["results"]
+        make_docs_offline(self.docs_dir)
         run = SuiteRun(
             suite=suite_name(batch.kind),
             batch=label,

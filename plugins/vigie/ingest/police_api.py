@@ -135,7 +135,9 @@ def config_from_connection(conn_id: str = CONN_ID, **overrides: Any) -> ApiConfi
     token = hook.token()
     hook.get_conn().close()  # resolves the base URL the provider's way (host, schema, port)
     extra = conn.extra_dejson or {}
-    settings = {k: extra[k] for k in ("page_size", "max_retries", "timeout") if k in extra}
+    # Extras given in a connection URI's query are strings: typed here, as ApiConfig wants.
+    types: dict[str, type] = {"page_size": int, "max_retries": int, "timeout": float}
+    settings: dict[str, Any] = {k: cast(extra[k]) for k, cast in types.items() if k in extra}
     settings.update(overrides)
     return ApiConfig(
         base_url=hook.base_url.rstrip("/"), token=token, session_factory=hook.get_conn, **settings

@@ -15,7 +15,7 @@ import logging
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,6 +46,12 @@ API_FETCHES_DDL = [
         unknown_indicators VARCHAR, started_at TIMESTAMP WITH TIME ZONE NOT NULL,
         finished_at TIMESTAMP WITH TIME ZONE NOT NULL, dag_run_id VARCHAR)""",
 ]
+# Added to warehouses created before them (rows kept; their status is null, i.e. 'ok'):
+# a failed fetch is recorded too, with what went wrong.
+API_FETCHES_ADDED = [
+    ("audit.api_fetches", "status", "VARCHAR"),
+    ("audit.api_fetches", "error", "VARCHAR"),
+]
 ROW_COLUMNS = [*contract.FIELDS, "request_url", "page", "fetched_at"]
 INCOMING_COLUMNS = [*ROW_COLUMNS, "source", "fetch_id", "loaded_at", "dag_run_id"]
 PAGES_PER_BATCH = 50  # 50,000 rows a batch with the API's pages of 1,000
@@ -58,6 +64,8 @@ def ensure_schema(warehouse: Warehouse) -> None:
     with warehouse.transaction() as tx:
         for statement in API_FETCHES_DDL:
             tx.execute(statement)
+        for added in API_FETCHES_ADDED:
+            batches.add_column(tx, *added)
 
 
 def latest_month(warehouse: Warehouse) -> str | None:
@@ -138,108 +146,114 @@ def _incoming_schema() -> pa.Schema:  # the raw table's types for INCOMING_COLUM
     return pa.schema([(name, types.get(name, text)) for name in INCOMING_COLUMNS])
 
 
-class _Incoming:
-    """The fetch's rows, staged until the whole fetch has arrived, inside its transaction;
-    :meth:`insert_new` then inserts the rows not already held. :func:`_incoming` picks the
-    staging of the engine."""
+class _Stage:
+    """A fetch's rows as Parquet files in a temporary folder, written as the pages arrive.
 
-    def __init__(self, tx: Transaction) -> None:
-        self._tx = tx
-
-    def add(self, frame: pd.DataFrame) -> None:
-        raise NotImplementedError
-
-    def relation(self) -> str | None:
-        """What the INSERT reads the staged rows from; None when nothing was staged."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Drop what was staged, committed or not."""
-
-    def insert_new(self) -> int:
-        """Insert the staged rows not already held with the same ``publie_le`` and ``valeur``."""
-        relation = self.relation()
-        if relation is None:
-            return 0
-        tx, columns = self._tx, ", ".join(INCOMING_COLUMNS)
-        before = tx.fetchall(f"SELECT count(*) FROM {RAW_TABLE}")[0][0]
-        # Several identical rows within one fetch (a page served twice) count once.
-        tx.execute(
-            f"""INSERT INTO {RAW_TABLE} ({columns})
-            SELECT {columns} FROM (
-                SELECT i.*, row_number() OVER (
-                    PARTITION BY code_departement, mois, force, indicateur, publie_le,
-                        coalesce(valeur, -1)
-                    ORDER BY page) AS rn
-                FROM {relation} i) AS i
-            WHERE rn = 1 AND NOT EXISTS (
-                SELECT 1 FROM {RAW_TABLE} r
-                WHERE r.code_departement = i.code_departement AND r.mois = i.mois
-                  AND r.force = i.force AND r.indicateur = i.indicateur
-                  AND r.publie_le = i.publie_le
-                  AND coalesce(r.valeur, -1) = coalesce(i.valeur, -1))"""
-        )
-        after = tx.fetchall(f"SELECT count(*) FROM {RAW_TABLE}")[0][0]
-        return int(after - before)
-
-
-class _TempTableIncoming(_Incoming):
-    """PostgreSQL: a temporary table (COPY) with the raw table's column types, gone with the
-    transaction (committed, or rolled back with the connection)."""
-
-    def __init__(self, tx: Transaction) -> None:
-        super().__init__(tx)
-        tx.execute("DROP TABLE IF EXISTS police_incoming")
-        tx.execute(
-            "CREATE TEMP TABLE police_incoming ON COMMIT DROP AS SELECT "
-            f"{', '.join(INCOMING_COLUMNS)} FROM {RAW_TABLE} WITH NO DATA"
-        )
-
-    def add(self, frame: pd.DataFrame) -> None:
-        self._tx.insert_frame("police_incoming", frame)
-
-    def relation(self) -> str:
-        return "police_incoming"
-
-
-class _ParquetIncoming(_Incoming):
-    """DuckDB: Parquet files in a temporary folder beside the warehouse file, read back by the
-    one INSERT.
-
-    Why not a DuckDB temporary table: rows appended to it inside a transaction are held outside
-    DuckDB's memory limit, so the process grows with the fetch (the bench's largest scale does
-    not fit); from Parquet, staging stays flat and the INSERT keeps to the limit, spilling past
-    it. The folder goes when the load ends.
+    Why before any connection: a fetch may retry HTTP for minutes, and a DuckDB warehouse
+    has one writer; staged outside it, the fetch holds the warehouse only for the one
+    transaction that writes what arrived (readers and the other loads wait seconds, not
+    minutes). Why Parquet: memory holds a batch of pages, not the fetch, and DuckDB's
+    INSERT reads the files back within its memory limit, spilling past it. The folder goes
+    when the load ends, written or not.
     """
 
-    def __init__(self, tx: Transaction, near: Path) -> None:
-        super().__init__(tx)
+    def __init__(self, near: Path | None) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix=".vigie-police-", dir=near)
         self._schema = _incoming_schema()
-        self._files = 0
+        self.files: list[Path] = []
+        self.rejects: list[pd.DataFrame] = []
+        self.received = self.staged = self.rejected = self.pages = 0
+        self.unknown: Counter[str] = Counter()
 
     def add(self, frame: pd.DataFrame) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False, safe=False)
-        self._files += 1
-        pq.write_table(table, Path(self._folder.name) / f"{self._files:06d}.parquet")
-
-    def relation(self) -> str | None:
-        if not self._files:
-            return None
-        pattern = str(Path(self._folder.name) / "*.parquet").replace("'", "''")
-        return f"read_parquet('{pattern}')"
+        path = Path(self._folder.name) / f"{len(self.files) + 1:06d}.parquet"
+        pq.write_table(table, path)
+        self.files.append(path)
 
     def close(self) -> None:
         self._folder.cleanup()
 
 
-def _incoming(tx: Transaction, warehouse: Warehouse) -> _Incoming:
+def _stage_pages(
+    pages: Iterable[Page],
+    ctx: Context,
+    stage: _Stage,
+    fetch_id: str,
+    now: datetime,
+    run_id: str | None,
+) -> None:
+    """Every page of the fetch parsed, checked and staged, :data:`PAGES_PER_BATCH` at a time."""
+
+    def counted(pages: Iterable[Page]) -> Iterator[Page]:
+        for page in pages:  # as they arrive: a failed fetch's record says how far it got
+            stage.pages += 1
+            yield page
+
+    for batch in _batches(counted(pages), PAGES_PER_BATCH):
+        frame = pages_to_frame(batch)
+        frame.index += stage.received  # a reject's row is its position in the whole fetch
+        good, rejects = _split_departements(frame, ctx)
+        good = good.assign(source="api", fetch_id=fetch_id, loaded_at=now, dag_run_id=run_id)
+        stage.unknown.update(unknown_indicators(good["indicateur"]))
+        stage.add(good[INCOMING_COLUMNS])
+        if len(rejects):
+            stage.rejects.append(rejects.assign(rejected_at=now))
+        stage.received += len(frame)
+        stage.staged += len(good)
+        stage.rejected += len(rejects)
+
+
+def _incoming_relation(tx: Transaction, stage: _Stage) -> str | None:
+    """What the INSERT reads the staged rows from, in the writing transaction; None if empty.
+
+    DuckDB reads the Parquet files themselves; PostgreSQL gets them through COPY into a
+    temporary table with the raw table's column types, dropped at commit.
+    """
+    if not stage.files:
+        return None
     if tx.kind == "duckdb":
-        return _ParquetIncoming(tx, warehouse.settings.duckdb_path.parent)
-    return _TempTableIncoming(tx)
+        pattern = str(stage.files[0].parent / "*.parquet").replace("'", "''")
+        return f"read_parquet('{pattern}')"
+    import pyarrow.parquet as pq
+
+    tx.execute("DROP TABLE IF EXISTS police_incoming")
+    tx.execute(
+        "CREATE TEMP TABLE police_incoming ON COMMIT DROP AS SELECT "
+        f"{', '.join(INCOMING_COLUMNS)} FROM {RAW_TABLE} WITH NO DATA"
+    )
+    for path in stage.files:
+        tx.insert_frame("police_incoming", pq.read_table(path).to_pandas())
+    return "police_incoming"
+
+
+def _insert_new(tx: Transaction, relation: str | None) -> int:
+    """Insert the staged rows not already held with the same ``publie_le`` and ``valeur``."""
+    if relation is None:
+        return 0
+    columns = ", ".join(INCOMING_COLUMNS)
+    before = tx.fetchall(f"SELECT count(*) FROM {RAW_TABLE}")[0][0]
+    # Several identical rows within one fetch (a page served twice) count once.
+    tx.execute(
+        f"""INSERT INTO {RAW_TABLE} ({columns})
+        SELECT {columns} FROM (
+            SELECT i.*, row_number() OVER (
+                PARTITION BY code_departement, mois, force, indicateur, publie_le,
+                    coalesce(valeur, -1)
+                ORDER BY page) AS rn
+            FROM {relation} i) AS i
+        WHERE rn = 1 AND NOT EXISTS (
+            SELECT 1 FROM {RAW_TABLE} r
+            WHERE r.code_departement = i.code_departement AND r.mois = i.mois
+              AND r.force = i.force AND r.indicateur = i.indicateur
+              AND r.publie_le = i.publie_le
+              AND coalesce(r.valeur, -1) = coalesce(i.valeur, -1))"""
+    )
+    after = tx.fetchall(f"SELECT count(*) FROM {RAW_TABLE}")[0][0]
+    return int(after - before)
 
 
 def _batches(pages: Iterable[Page], size: int) -> Iterator[list[Page]]:
@@ -253,6 +267,31 @@ def _batches(pages: Iterable[Page], size: int) -> Iterator[list[Page]]:
         yield batch
 
 
+_FETCH_COLUMNS = """fetch_id, source, base_url, depuis, jusqua, pages, rows_received,
+    rows_inserted, rows_rejected, unknown_indicators, started_at, finished_at, dag_run_id,
+    status, error"""
+
+
+def _record_fetch(tx: Transaction, values: list[Any]) -> None:
+    tx.execute(
+        f"INSERT INTO audit.api_fetches ({_FETCH_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        values,
+    )
+
+
+def _record_failure(
+    warehouse: Warehouse, values: list[Any], error: BaseException, redact: Callable[[str], str]
+) -> None:
+    """The failed fetch's record, in a transaction of its own: what was asked, how far it got,
+    and the error (its type and message, the token removed); best effort, never masking it."""
+    message = redact(f"{type(error).__name__}: {error}")[:2000]
+    try:
+        with warehouse.transaction() as tx:
+            _record_fetch(tx, [*values, "failed", message])
+    except Exception:
+        log.exception("the failed fetch could not be recorded in audit.api_fetches")
+
+
 def load_pages(
     warehouse: Warehouse,
     pages: Iterable[Page],
@@ -263,69 +302,65 @@ def load_pages(
     jusqua: str | None = None,
     run_id: str | None = None,
     started_at: datetime | None = None,
+    redact: Callable[[str], str] = str,
 ) -> dict[str, Any]:
-    """Load one whole fetch in one transaction; returns the task's report.
+    """Load one whole fetch; returns the task's report.
 
-    ``pages`` may be the API client's page iterator: pages are parsed and staged
-    :data:`PAGES_PER_BATCH` at a time as they arrive, so memory holds a batch, not the fetch
-    (a national history at the bench's largest scale would not fit in memory as Python rows).
-    An error while fetching rolls the transaction back: a failed fetch still loads nothing.
+    ``pages`` may be the API client's page iterator: every page is parsed and staged
+    (:class:`_Stage`) before the warehouse is opened, then the fetch is written in **one
+    transaction**: all of it or nothing, and the warehouse is held only while writing.
+
+    Every fetch is recorded in ``audit.api_fetches``, a failed one too (``status =
+    'failed'``, the error in ``error``, nothing loaded): the error still propagates.
+    ``redact`` removes what must not be stored from the error's text (the token).
     """
     ensure_schema(warehouse)
     now = datetime.now(UTC)
     fetch_id = uuid.uuid4().hex
-    received = staged = rejected = n_pages = 0
-    unknown: Counter[str] = Counter()
-    with warehouse.transaction() as tx:
-        incoming = _incoming(tx, warehouse)
+    near = warehouse.settings.duckdb_path.parent if warehouse.kind == "duckdb" else None
+    stage = _Stage(near)
+
+    def values(inserted: int, finished: datetime) -> list[Any]:
+        return [
+            fetch_id,
+            "api",
+            base_url,
+            depuis,
+            jusqua,
+            stage.pages,
+            stage.received,
+            inserted,
+            stage.rejected,
+            ",".join(sorted(stage.unknown)) or None,
+            started_at or now,
+            finished,
+            run_id,
+        ]
+
+    try:
         try:
-            for batch in _batches(pages, PAGES_PER_BATCH):
-                frame = pages_to_frame(batch)
-                frame.index += received  # a reject's row is its position in the whole fetch
-                good, rejects = _split_departements(frame, ctx)
-                good = good.assign(
-                    source="api", fetch_id=fetch_id, loaded_at=now, dag_run_id=run_id
-                )
-                unknown.update(unknown_indicators(good["indicateur"]))
-                incoming.add(good[INCOMING_COLUMNS])
-                if len(rejects):
-                    tx.insert_frame("audit.load_rejects", rejects.assign(rejected_at=now))
-                received, staged = received + len(frame), staged + len(good)
-                rejected, n_pages = rejected + len(rejects), n_pages + len(batch)
-            inserted = incoming.insert_new()
-        finally:
-            incoming.close()
-        tx.execute(
-            """INSERT INTO audit.api_fetches (fetch_id, source, base_url, depuis, jusqua, pages,
-            rows_received, rows_inserted, rows_rejected, unknown_indicators, started_at,
-            finished_at, dag_run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-            [
-                fetch_id,
-                "api",
-                base_url,
-                depuis,
-                jusqua,
-                n_pages,
-                received,
-                inserted,
-                rejected,
-                ",".join(sorted(unknown)) or None,
-                started_at or now,
-                now,
-                run_id,
-            ],
-        )
+            _stage_pages(pages, ctx, stage, fetch_id, now, run_id)
+            with warehouse.transaction() as tx:
+                inserted = _insert_new(tx, _incoming_relation(tx, stage))
+                for rejects in stage.rejects:
+                    tx.insert_frame("audit.load_rejects", rejects)
+                _record_fetch(tx, [*values(inserted, datetime.now(UTC)), "ok", None])
+        except Exception as exc:
+            _record_failure(warehouse, values(0, datetime.now(UTC)), exc, redact)
+            raise
+    finally:
+        stage.close()
     report: dict[str, Any] = {
         "source": "api",
         "fetch_id": fetch_id,
         "depuis": depuis,
         "jusqua": jusqua,
-        "pages": n_pages,
-        "rows_received": received,
+        "pages": stage.pages,
+        "rows_received": stage.received,
         "rows_inserted": inserted,
-        "rows_unchanged": staged - inserted,
-        "rows_rejected": rejected,
-        "unknown_indicators": dict(sorted(unknown.items())),
+        "rows_unchanged": stage.staged - inserted,
+        "rows_rejected": stage.rejected,
+        "unknown_indicators": dict(sorted(stage.unknown.items())),
     }
     _warn_unknown(report["unknown_indicators"], f"police API fetch {fetch_id}")
     log.info("police API: %s", report)
@@ -341,14 +376,20 @@ def fetch_and_load(
     today: date | None = None,
     full: bool = False,
 ) -> dict[str, Any]:
-    """Incremental fetch (see :func:`~vigie.ingest.police_api.incremental_window`), loaded as it
-    comes.
+    """Incremental fetch (see :func:`~vigie.ingest.police_api.incremental_window`), staged as it
+    comes, then loaded in one transaction.
 
-    Any API error propagates and rolls the load back: a failed fetch loads nothing.
+    ``today`` is the day the run stands for (the DAG passes its data interval, so a re-run or
+    a backfill asks for the same window); the machine's date only when none is given (CLI).
+    Any API error propagates, is recorded as a failed fetch and loads nothing.
     """
     started = datetime.now(UTC)
     latest = None if full else latest_month(warehouse)
     depuis, jusqua = incremental_window(latest, today or date.today())
+
+    def redact(text: str) -> str:
+        return text.replace(config.token, "***") if config.token else text
+
     with PoliceApiClient(config) as client:
         return load_pages(
             warehouse,
@@ -359,6 +400,7 @@ def fetch_and_load(
             jusqua=jusqua,
             run_id=run_id,
             started_at=started,
+            redact=redact,
         )
 
 

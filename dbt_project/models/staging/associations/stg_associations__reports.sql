@@ -4,7 +4,7 @@
     art. 9/10). The raw table appears when the association DAG first runs; until then this
     view is empty (with the same columns) so the rest of the project still builds.
 -#}
-{%- set raw_table = source('associations_raw', 'association_reports') -%}
+{%- set raw_table = source('associations', 'association_reports') -%}
 
 {% if relation_exists(raw_table) %}
     select

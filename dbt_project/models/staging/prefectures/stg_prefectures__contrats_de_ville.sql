@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'prefecture_contrats_de_ville') }}
+    select * from {{ source('prefectures', 'prefecture_contrats_de_ville') }}
 )
 
 select

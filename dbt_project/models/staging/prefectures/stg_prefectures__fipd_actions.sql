@@ -1,5 +1,5 @@
 with source as (
-    select * from {{ source('raw', 'prefecture_fipd_actions') }}
+    select * from {{ source('prefectures', 'prefecture_fipd_actions') }}
 )
 
 select
