@@ -36,6 +36,7 @@ fetches as (
         rows_rejected,
         0 as is_quarantined
     from {{ ref('stg_audit__api_fetches') }}
+    where status = 'ok'  -- a failed fetch delivered nothing
 ),
 
 reference_lists as (

@@ -11,7 +11,7 @@ gets the same bytes on any day. The known answers of each weekly check in ``toda
   others (ok), the prefectures whose programme of the year has not arrived (no_data);
 - ``fipd_export_missing``: those same prefectures (alert), the others (ok);
 - ``part_annex_missing``: contracts without annex (alert), adopted or in preparation (ok),
-  départements that never sent a follow-up (no_data);
+  départements that never sent a follow-up (not_monitored: nothing to look at);
 - ``police_indicator_drop``: the planted drops (alert), the rest (ok), two département-forces
   whose latest month is not published yet (no_data);
 - ``association_report_missing``: structures missing a report now due (alert), the others (ok).

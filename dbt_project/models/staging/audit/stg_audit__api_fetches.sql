@@ -5,6 +5,8 @@
 {%- set raw_table = source('audit', 'api_fetches') -%}
 
 {% if relation_exists(raw_table) %}
+    {#- Warehouses from before failed fetches were recorded have no status: all were 'ok'. -#}
+    {%- set columns = adapter.get_columns_in_relation(raw_table) | map(attribute='name') | map('lower') | list -%}
     select
         fetch_id,
         source as channel,
@@ -18,7 +20,14 @@
         unknown_indicators,
         started_at,
         finished_at,
-        dag_run_id
+        dag_run_id,
+        {% if 'status' in columns -%}
+            coalesce(status, 'ok') as status,
+            error
+        {%- else -%}
+            'ok' as status,
+            cast(null as varchar) as error
+        {%- endif %}
     from {{ raw_table }}
 {% else %}
     select
@@ -34,6 +43,8 @@
         cast(null as varchar) as unknown_indicators,
         cast(null as timestamp with time zone) as started_at,
         cast(null as timestamp with time zone) as finished_at,
-        cast(null as varchar) as dag_run_id
+        cast(null as varchar) as dag_run_id,
+        cast(null as varchar) as status,
+        cast(null as varchar) as error
     where 1 = 0
 {% endif %}
