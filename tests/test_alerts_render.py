@@ -533,3 +533,33 @@ def test_read_pilots_names_file_row_and_reason(tmp_path):
     assert str(path) in message
     assert "row 3: invalid e-mail address 'spv-93@pilotes'" in message
     assert "row 4: unknown perimetre '20'" in message
+
+
+def test_a_departement_message_links_to_its_own_page_when_the_pages_have_an_address(
+    pilots, monkeypatch
+):
+    """With VIGIE_PUBLIC_URL, a pilot goes from the e-mail to the département's page in one
+    click, and to no other département's page; without it, no link (never a wrong one)."""
+    from vigie.settings import get_settings
+
+    assert (
+        "/vigie/departement/"
+        not in parts(
+            {
+                str(m["To"]): m
+                for m in build_weekly_emails(WEEK, ROWS, pilots, SENDER, generated_at=AT)
+            }["sud@pilotes.example"]
+        )["html"]
+    )
+    monkeypatch.setenv("VIGIE_PUBLIC_URL", "https://airflow.example.gouv.fr/vigie")
+    get_settings.cache_clear()
+    try:
+        built = build_weekly_emails(WEEK, ROWS, pilots, SENDER, generated_at=AT)
+    finally:
+        monkeypatch.delenv("VIGIE_PUBLIC_URL")
+        get_settings.cache_clear()
+    p = parts({str(m["To"]): m for m in built}["sud@pilotes.example"])
+    base = "https://airflow.example.gouv.fr/vigie/departement/"
+    for kind in ("text", "html"):
+        linked = set(re.findall(re.escape(base) + r"(\w+)", p[kind]))
+        assert linked == {"48", "2A"}, kind

@@ -92,9 +92,10 @@ from vigie.alerts.formatting import (
 )
 from vigie.alerts.france_map import MapData, map_alt_text, national_map_data, render_map_png
 from vigie.alerts.indicators import INDICATOR_LABELS, INDICATOR_WHY
+from vigie.alerts.links import departement_url
 from vigie.alerts.mime import POLICY
 from vigie.reference.pilots import DEPARTEMENTS, NATIONAL, Pilot
-from vigie.settings import get_settings
+from vigie.settings import Settings, get_settings
 
 CHECK_NAME = FIPD_SHARE  # the check whose figures the messages detail
 MESSAGE_KIND = "weekly_alerts"
@@ -780,6 +781,7 @@ def _departement_content(
     common: dict[str, Any],
     perimetre: str,
     chart: Chart,
+    settings: Settings,
 ) -> _Content:
     codes = [t.code for t in territories]
     changes = week.changes.scoped(codes)
@@ -799,6 +801,7 @@ def _departement_content(
     )
     subject = _subject(names, items, common["week_label"])
     fipd_rows = week.fipd_rows(codes)
+    pages = [(t.label, departement_url(t.code, settings)) for t in territories]
     context = dict(
         common,
         subject=subject,
@@ -806,6 +809,7 @@ def _departement_content(
         items=items[:4],
         more_items=max(0, len(items) - 4),
         asks=asks,
+        pages=[(label, url) for label, url in pages if url],
         territories=territories,
         target=territories[0].years[0].target,
         sections=per_territory,
@@ -987,6 +991,7 @@ def build_weekly_emails(
             "csv_name": f"vigie-alertes-{week_start.isoformat()}-{scope}.csv",
             "deadline": format_date(week_start + timedelta(days=days)),
             "contact": contact,
+            "pages": [],  # links to Vigie's pages, when VIGIE_PUBLIC_URL says where they are
             "target_basis": TARGET_BASIS.format(target=format_target(target)),
         }
         if recipient.national:
@@ -1000,7 +1005,7 @@ def build_weekly_emails(
             if key not in charts:
                 charts[key] = _chart(departement_chart_data(own, national, target))
             content = _departement_content(
-                env, own, week, common, ",".join(recipient.perimetres), charts[key]
+                env, own, week, common, ",".join(recipient.perimetres), charts[key], settings
             )
         messages.append(_message(content, recipient.email, from_header, reply, week_start, moment))
     return messages
