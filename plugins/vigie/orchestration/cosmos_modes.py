@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 MODES = ("watcher", "watcher_stock", "watcher_batched", "local", "local_after_all")
 DEFAULT_MODE = "watcher"
+PRODUCER_TASK_ID = "dbt_producer_watcher"
 
 
 @dataclass(frozen=True)
@@ -105,13 +106,29 @@ def finish_dag(dag: DbtDag, name: str) -> None:
         from vigie.orchestration.cosmos_watcher import speed_up_watcher
 
         speed_up_watcher(dag)
+        _producer_as_leaf(dag)
     elif name == "watcher_batched":
         # Sensors start once the producer has finished instead of beside it: on a small machine
         # dozens of sensor processes (start, defer, resume) starve the producer's `dbt build`.
         # Cosmos means to put the producer upstream of the root models but finds none here
         # (their sources count as parents); `all_done` keeps its fallback (a sensor reruns its
         # model) when the producer fails.
-        producer = dag.get_task("dbt_producer_watcher")
+        producer = dag.get_task(PRODUCER_TASK_ID)
         for root in [t for t in dag.roots if t is not producer]:
             producer >> root
             root.trigger_rule = "all_done"
+
+
+def _producer_as_leaf(dag: DbtDag) -> None:
+    """The producer's failure fails the run: nothing runs after it.
+
+    Cosmos puts the producer upstream of the models that read no source (a dimension written
+    in SQL alone); the producer is then no leaf, and a failed ``dbt build`` whose failing
+    model's tasks are not leaves either would leave the run green. The model tasks do not wait
+    for it anyway: each starts in the triggerer from the run's start (``trigger_rule``
+    ``always``) and reports what dbt did.
+    """
+    producer = dag.get_task(PRODUCER_TASK_ID)
+    for task_id in list(producer.downstream_task_ids):
+        producer.downstream_task_ids.discard(task_id)
+        dag.get_task(task_id).upstream_task_ids.discard(PRODUCER_TASK_ID)
