@@ -53,6 +53,8 @@ test: install lint pytest  ## install, lint, and run the whole test suite
 up: install  ## Airflow UI + scheduler on http://127.0.0.1:8080 (Ctrl-C stops it)
 	@echo "[vigie] starting airflow standalone on http://127.0.0.1:8080 (user admin; password:"
 	@echo "        .airflow/simple_auth_manager_passwords.json.generated)"
+	@echo "[vigie] Vigie's DAGs start paused: a scheduled or triggered run waits until its DAG is"
+	@echo "        unpaused (toggle in the DAG list, or: uv run vigie airflow dags unpause DAG_ID)"
 	@AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 $(RUN) vigie airflow standalone
 
 cluster: install  ## the production topology without Docker: CeleryExecutor, 2 workers (needs VIGIE_WAREHOUSE_URL on PostgreSQL)

@@ -33,6 +33,7 @@ mode = cosmos_mode(mode_name())
 
 build_warehouse = DbtDag(
     dag_id="build_warehouse",
+    description="dbt build of the warehouse when a raw source changes",
     project_config=ProjectConfig(
         dbt_project_path=settings.dbt_project_dir,
         manifest_path=settings.dbt_project_dir / "target" / "manifest.json",

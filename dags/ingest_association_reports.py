@@ -26,6 +26,7 @@ from vigie.orchestration.defaults import DAG_DEFAULTS, WAREHOUSE_POOL
 
 @dag(
     dag_id="ingest_association_reports",
+    description="Association activity reports from the landing zone into raw tables",
     schedule="@daily",
     tags=["vigie", "ingestion", "associations"],
     doc_md=__doc__,

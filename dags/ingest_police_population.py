@@ -29,6 +29,7 @@ from vigie.orchestration.defaults import DAG_DEFAULTS, WAREHOUSE_POOL
 
 @dag(
     dag_id="ingest_police_population",
+    description="Police-population indicators from the API and CSV fallback into raw tables",
     schedule="@daily",
     tags=["vigie", "ingestion", "police_population"],
     doc_md=__doc__,

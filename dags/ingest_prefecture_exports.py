@@ -31,6 +31,7 @@ from vigie.orchestration.defaults import DAG_DEFAULTS, WAREHOUSE_POOL
 
 @dag(
     dag_id="ingest_prefecture_exports",
+    description="Prefecture exports (FIPD, contrats de ville) from the landing zone to raw tables",
     schedule="@hourly",
     tags=["vigie", "ingestion", "prefectures"],
     doc_md=__doc__,

@@ -34,6 +34,7 @@ settings = get_settings()  # environment only: no I/O at parse time
 
 @dag(
     dag_id="weekly_pilot_alerts",
+    description="Monday checks into marts.weekly_alerts and one e-mail per pilot",
     schedule=CronTriggerTimetable(settings.alerts_cron, timezone=settings.alerts_timezone),
     tags=["vigie", "alerts", "pilots"],
     doc_md=__doc__,

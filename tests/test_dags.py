@@ -53,6 +53,8 @@ def test_each_dag_has_owner_tags_retries_and_doc(dagbag) -> None:
     for dag in dagbag.dags.values():
         assert dag.tags and "vigie" in dag.tags, dag.dag_id
         assert dag.doc_md and len(dag.doc_md) > 80, dag.dag_id
+        # The DAG list shows one line per DAG: what it does, in a sentence.
+        assert dag.description and 20 < len(dag.description) <= 100, dag.dag_id
         for task in dag.tasks:
             assert task.owner == "vigie-data", (dag.dag_id, task.task_id)
             if dag.dag_id != "build_warehouse":
