@@ -11,22 +11,8 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from vigie.alerts.formatting import NBSP, NNBSP, format_count
+from vigie.alerts.formatting import MONTHS, NBSP, NNBSP, format_count
 
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 SHORT_MONTHS = (
     "janv.",
     "févr.",
