@@ -3,7 +3,7 @@
 WATCHER runs the whole project in one ``dbt build`` (the producer task) and gives every model,
 and every model's tests, a sensor task that turns green when dbt reports that node. As shipped
 it was many times slower than a plain ``dbt build`` of this project (``make bench-warehouse``
-measures it; the README's Performance section has the figures), because:
+measures it; docs/performance.md has the figures), because:
 
 1. the producer pushes several XComs per dbt node, each one also re-writing the whole XCom
    backup to an Airflow Variable (quadratic in the number of nodes), from inside dbt's threads,

@@ -116,7 +116,7 @@ def read_xlsx(data: bytes, is_header: Callable[[list[str]], bool]) -> RawTable:
 
     Read with python-calamine (:func:`iter_workbook`), openpyxl when it is missing: calamine reads a
     prefecture export's sheet many times faster, and with openpyxl XLSX exports were most of the
-    prefecture ingestion's time (profile in the README's Performance). Formulas are read as cached
+    prefecture ingestion's time (profile in docs/performance.md). Formulas are read as cached
     values; a formula with no cached value reads as an empty cell in both, so it is caught by a
     probe of the sheet XML below and refused rather than read as empty.
     """
