@@ -26,7 +26,6 @@ A benchmark, not a test: it prints numbers and asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import smtplib
@@ -89,21 +88,6 @@ def _share(code, nom, annee, scope, located, nb) -> dict:
     }
 
 
-def _alert(week, check, kind, code, period, dep, status, message, figures, lineage) -> dict:
-    return {
-        "week_start": week,
-        "check_name": check,
-        "territory_kind": kind,
-        "territory_code": code,
-        "period": period,
-        "code_departement": dep,
-        "status": status,
-        "message": message,
-        "figures": json.dumps(figures, ensure_ascii=False),
-        "lineage": json.dumps(lineage, ensure_ascii=False),
-    }
-
-
 def _french():
     """The formatting the checks use (imported late: main() puts the project on the path)."""
     from vigie.alerts import formatting
@@ -126,7 +110,9 @@ def format_change(value: float) -> str:
 def _alert_rows(
     rng: random.Random, week: date, shares: list[dict], codes: dict, scale: int = 1
 ) -> list[dict]:
-    """Every check's rows for one week, shaped like vigie.alerts.checks writes them."""
+    """Every check's rows for one week, built by vigie.alerts.checks' own row builder."""
+    from vigie.alerts.checks import alert_row
+
     rows = []
     for share in shares:
         code, annee = share["code_departement"], share["annee"]
@@ -162,7 +148,7 @@ def _alert_rows(
             ],
         }
         rows.append(
-            _alert(
+            alert_row(
                 week,
                 "fipd_share_below_target",
                 "departement",
@@ -179,7 +165,7 @@ def _alert_rows(
         late = rng.random() < 0.2
         last = week - timedelta(days=rng.randint(50, 200) if late else rng.randint(1, 40))
         rows.append(
-            _alert(
+            alert_row(
                 week,
                 "fipd_export_missing",
                 "departement",
@@ -207,7 +193,7 @@ def _alert_rows(
                 }
             ]
             rows.append(
-                _alert(
+                alert_row(
                     week,
                     "police_indicator_drop",
                     "departement_force",
@@ -226,7 +212,7 @@ def _alert_rows(
         for number in range(rng.randint(1, 4)):
             plan = rng.choice(["oui", "oui", "en_cours", "non"])
             rows.append(
-                _alert(
+                alert_row(
                     week,
                     "part_annex_missing",
                     "contrat_de_ville",
@@ -246,7 +232,7 @@ def _alert_rows(
             )
         for number in range(scale if rng.random() < 0.3 else 0):
             rows.append(
-                _alert(
+                alert_row(
                     week,
                     "association_report_missing",
                     "structure",

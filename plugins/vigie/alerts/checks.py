@@ -175,7 +175,7 @@ def _departements(tx: Transaction) -> list[tuple[str, str]]:
     return tx.fetchall(DEPARTEMENTS)
 
 
-def _row(
+def alert_row(
     week: date,
     check: str,
     kind: str,
@@ -219,7 +219,7 @@ def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> 
         # Before the first warehouse build: every département is without data, not passing.
         deps = _departements(tx)
         return [
-            _row(
+            alert_row(
                 week,
                 "fipd_share_below_target",
                 "departement",
@@ -307,7 +307,7 @@ def fipd_share_below_target(tx: Transaction, week: date, settings: Settings) -> 
             ],
         }
         rows.append(
-            _row(
+            alert_row(
                 week,
                 "fipd_share_below_target",
                 "departement",
@@ -350,7 +350,7 @@ def fipd_export_missing(tx: Transaction, week: date, settings: Settings) -> list
         figures = {"last_received_at": received, "max_age_days": EXPORT_MAX_AGE_DAYS}
         lineage = {"audit.file_loads": {"sender": dep, "period": str(week.year)}}
         rows.append(
-            _row(
+            alert_row(
                 week,
                 "fipd_export_missing",
                 "departement",
@@ -444,7 +444,7 @@ def police_indicator_drop(tx: Transaction, week: date, settings: Settings) -> li
             ]  # the request URL stays here (engineers); the pilots' CSV shows the page only
             territory = f"{dep}-{force}"
             rows.append(
-                _row(
+                alert_row(
                     week,
                     "police_indicator_drop",
                     "departement_force",
@@ -529,7 +529,7 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
             for c in years
         ]
         rows.append(
-            _row(
+            alert_row(
                 week,
                 "part_annex_missing",
                 "contrat_de_ville",
@@ -550,7 +550,7 @@ def part_annex_missing(tx: Transaction, week: date, settings: Settings) -> list[
                 "prévention de la radicalisation ne sont pas suivies."
             )
             rows.append(
-                _row(
+                alert_row(
                     week,
                     "part_annex_missing",
                     "departement",
@@ -636,7 +636,7 @@ def association_report_missing(tx: Transaction, week: date, settings: Settings) 
             }
             lineage = {"last_report_file": r["file"], "loaded_at": r["loaded_at"]}
             rows.append(
-                _row(
+                alert_row(
                     week,
                     "association_report_missing",
                     "structure",
