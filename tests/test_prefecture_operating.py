@@ -1,9 +1,11 @@
 """What an operator sees of a prefecture file the same hour: quarantine notices and states,
-columns the matcher could not place, whose a quarantined file is (DuckDB and PostgreSQL)."""
+columns the matcher could not place, whose a quarantined file is, whether the run announces
+its asset (DuckDB and PostgreSQL)."""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from vigie import tasks
 from vigie.alerts.engineers import ENGINEERS_DIR
 from vigie.contracts.prefectures import FIPD
 from vigie.ingest.batches import ensure_schema
+from vigie.ingest.changes import run_changes
 from vigie.parsing.headers import header_key, match_header
 from vigie.warehouse.connection import Warehouse
 
@@ -175,3 +178,44 @@ def test_a_quarantined_file_reaches_the_engineers_within_the_run(settings, rows_
     assert tasks.load_prefecture_files("run-clean", settings)["quarantined"] == []
     assert len(list((settings.outbox_dir / ENGINEERS_DIR).glob("*.eml"))) == 1
     assert tasks.report_quarantine("prefectures", {"quarantined": []}).endswith("quarantined")
+
+
+def test_the_run_announces_only_the_rows_it_changed(settings, rows_93) -> None:
+    """``announce_changes`` reads the run's own records: skipped (no asset event) for a run
+    that loaded nothing, the counts (the event's extra) for one that did, by run id."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    def announce(run_id: str) -> dict:
+        return tasks.announce_changes("prefectures", {"run_id": run_id}, settings=settings)
+
+    with pytest.raises(AirflowSkipException, match="changed no row"):
+        announce("run-empty")  # a warehouse that has no audit table yet
+    before = datetime.now(UTC)
+    tasks.refresh_reference(settings)
+    # The reference lists written since the run started count (the prefecture run's refresh).
+    written = run_changes(Warehouse(settings), "prefectures", "run-0", reference_since=before)
+    assert written.reference_lists == ["communes", "departements", "epci", "qpv", "zsp"]
+    before = datetime.now(UTC)
+    tasks.refresh_reference(settings)  # unchanged: left as it is
+    again = run_changes(Warehouse(settings), "prefectures", "run-0", reference_since=before)
+    assert not again.changed
+    good = write_variant(_landing(settings) / "bon.csv", rows_93, "clean")
+    data = good.read_bytes()
+    tasks.load_prefecture_files("run-1", settings)
+    assert announce("run-1") == {
+        "files": 1,
+        "file_rows": len(rows_93),
+        "fetches": 0,
+        "fetch_rows": 0,
+        "reference_lists": [],
+    }
+    (_landing(settings) / "encore.csv").write_bytes(data)  # the same bytes: a duplicate
+    rows = [dict(r, montant_attribue=-5.0, annee=2020) for r in rows_93]
+    write_variant(_landing(settings) / "negatifs.csv", rows, "clean")  # quarantined whole
+    loaded = tasks.load_prefecture_files("run-2", settings)
+    assert loaded["duplicate"] == 1 and len(loaded["quarantined"]) == 1
+    with pytest.raises(AirflowSkipException):
+        announce("run-2")
+    with pytest.raises(AirflowSkipException):
+        tasks.announce_changes("associations", {"run_id": "run-1"}, settings=settings)
+    assert announce("run-1")["files"] == 1  # a cleared or retried run still sees its rows

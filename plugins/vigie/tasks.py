@@ -239,8 +239,9 @@ def notify_quarantined(
 def report_quarantine(source: str, loaded: Mapping[str, Any] | None) -> str:
     """Fail (for good, no retry) when the load quarantined files, so that the run shows red.
 
-    The good files are loaded and their asset event emitted by the load task, which
-    succeeded; this task is downstream of it, and only says that someone has to act.
+    The good files are loaded by the load task, which succeeded, and announced by
+    :func:`announce_changes`; this task is downstream of the load, and only says that someone
+    has to act.
     """
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -330,6 +331,46 @@ def load_police_csv(run_id: str | None = None, settings: Settings | None = None)
     files = report.pop("files")  # per-file details are in audit.file_loads and the task log
     report["quarantined"] = notify_quarantined("police_population", files, run_id, settings)
     return report
+
+
+def announce_changes(
+    source: str,
+    context: Mapping[str, Any],
+    *,
+    api: bool = False,
+    reference: bool = False,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
+    """Let the task's asset event (its outlet) go out only when this run changed rows.
+
+    What changed is read back from the loaders' audit records by the run's id
+    (:func:`vigie.ingest.changes.run_changes`): files whose rows went in, API fetches that
+    inserted rows when ``api``, reference lists the run rewrote when ``reference``. Rows
+    committed by a try that failed later, or by an earlier try of a retried task, count.
+    Nothing changed: the task is skipped, and a skipped task emits no asset event (the warehouse
+    build is not triggered). Otherwise the event carries the counts as its ``extra``.
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from vigie.ingest.changes import run_changes
+    from vigie.warehouse.connection import Warehouse
+
+    started = getattr(context.get("dag_run"), "start_date", None) if reference else None
+    changes = run_changes(
+        Warehouse(settings or get_settings()),
+        source,
+        context["run_id"],
+        api=api,
+        reference_since=started,
+    )
+    if not changes.changed:
+        raise AirflowSkipException(f"{source}: this run changed no row, nothing to announce")
+    summary = changes.as_dict()
+    task = context.get("task")
+    for outlet in getattr(task, "outlets", None) or []:
+        context["outlet_events"][outlet].extra = summary
+    log.info("%s: this run changed %s; the asset event goes out", source, changes.line())
+    return summary
 
 
 def run_day(context: Mapping[str, Any]) -> date:

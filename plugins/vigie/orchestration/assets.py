@@ -1,5 +1,7 @@
 """The assets the DAGs hand each other: a raw source changed, the warehouse is to be rebuilt.
 
+Each ingestion DAG's ``announce_changes`` task emits its event, once per run and only when the
+run changed rows (:func:`vigie.tasks.announce_changes`); the event's ``extra`` holds the counts.
 Cheap to import at parse time (no I/O).
 """
 
