@@ -57,7 +57,7 @@ up: install  ## Airflow UI + scheduler on http://127.0.0.1:8080 (Ctrl-C stops it
 	@echo "        unpaused (toggle in the DAG list, or: uv run vigie airflow dags unpause DAG_ID)"
 	@AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=8080 $(RUN) vigie airflow standalone
 
-cluster: install  ## the production topology without Docker: CeleryExecutor, 2 workers (needs VIGIE_WAREHOUSE_URL on PostgreSQL)
+cluster: install  ## the production topology without Docker: CeleryExecutor, 2 workers, FAB logins (needs VIGIE_WAREHOUSE_URL on PostgreSQL)
 	@$(RUN) python -m vigie.demo.local_cluster
 
 docs:  ## dbt docs of the warehouse on http://127.0.0.1:8081 (DOCS_PORT=...; Ctrl-C stops it)

@@ -734,6 +734,7 @@ def test_weekly_emails_read_this_and_last_weeks_alerts(tmp_path, backend, reques
     from vigie import tasks
     from vigie.alerts import checks
     from vigie.warehouse.connection import Warehouse
+    from vigie.warehouse.migrations import migrate_warehouse
 
     settings = _warehouse_settings(tmp_path, backend, request)
     with Warehouse(settings).transaction() as tx:
@@ -747,9 +748,8 @@ def test_weekly_emails_read_this_and_last_weeks_alerts(tmp_path, backend, reques
     older = [dict(r, week_start=date(2026, 11, 9), status="alert") for r in PREVIOUS_ROWS]
     frame = pd.DataFrame([*CURRENT, *PREVIOUS_ROWS, *older])
     frame["evaluated_at"] = datetime(2026, 11, 23, 6, tzinfo=UTC)
+    migrate_warehouse(Warehouse(settings))
     with Warehouse(settings).transaction() as tx:
-        for statement in checks.ALERTS_DDL:
-            tx.execute(statement)
         tx.insert_frame(checks.ALERTS_TABLE, frame)
     (digest, own) = tasks.weekly_emails(date(2026, 11, 25), settings)  # a Wednesday
     assert digest["X-Vigie-Week"] == "2026-11-23"

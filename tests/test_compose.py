@@ -7,6 +7,7 @@ No Docker engine runs here, so this checks the file itself, and has Debian's `do
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
+from vigie.settings import WarehouseTarget, load_settings
 
 from tests.conftest import PROJECT
 
@@ -51,13 +53,28 @@ def test_airflow_services_share_one_configuration_on_celery_and_postgres() -> No
     for name in AIRFLOW_SERVICES:
         env = services[name]["environment"]
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
-        assert env["VIGIE_WAREHOUSE_URL"].startswith("postgresql://"), name
+        # The warehouse is the Airflow connection vigie_warehouse, its password from .env.
+        assert "VIGIE_WAREHOUSE_URL" not in env, name
+        assert json.loads(env[WAREHOUSE_CONN]) == WAREHOUSE_CONN_VALUE, name
         assert "postgres" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
         # Workers' task tokens are checked by the API server: one secret for every component.
         assert (
             env["AIRFLOW__API_AUTH__JWT_SECRET"]
             == "${AIRFLOW_JWT_SECRET:?set AIRFLOW_JWT_SECRET in .env}"
         )
+
+
+WAREHOUSE_CONN = "AIRFLOW_CONN_VIGIE_WAREHOUSE"
+WAREHOUSE_CONN_VALUE = {
+    "conn_type": "postgres",
+    "host": "postgres",
+    "port": 5432,
+    "schema": "vigie",
+    "login": "vigie",
+    "password": "${VIGIE_WAREHOUSE_PASSWORD:?set VIGIE_WAREHOUSE_PASSWORD in .env}",
+}
+# A URL holding credentials: scheme://user:password@host.
+CREDENTIALS_IN_URL = re.compile(r"\w[\w+.-]*://[^\s/@:\"']*:([^\s/@\"']+)@")
 
 
 def test_no_secret_is_written_in_the_file() -> None:
@@ -71,6 +88,54 @@ def test_no_secret_is_written_in_the_file() -> None:
         credentials = re.match(r"\w+://([^@/]*)@", url)
         if credentials and ":" in credentials.group(1):
             assert "${" in credentials.group(1), url
+
+
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+ADMIN_SECRET = "/run/secrets/airflow_admin_password"
+
+
+def test_users_log_in_through_fab_with_the_first_admin_from_a_docker_secret() -> None:
+    compose = _compose()
+    services = compose["services"]
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER
+    # The class the setting names is the one the locked FAB provider ships.
+    fab = metadata.distribution("apache-airflow-providers-fab")
+    module = fab.locate_file(FAB_AUTH_MANAGER.rpartition(".")[0].replace(".", "/") + ".py")
+    assert "class FabAuthManager(" in Path(str(module)).read_text(encoding="utf-8")
+    assert "apache-airflow-providers-fab" in _locked_distributions([])  # in the image too
+
+    # Only the init service sees the admin's password: a Docker secret (a file), not .env.
+    assert compose["secrets"]["airflow_admin_password"]["file"].startswith(
+        "${AIRFLOW_ADMIN_PASSWORD_FILE:-"
+    )
+    assert {n for n in AIRFLOW_SERVICES if "secrets" in services[n]} == {"airflow-init"}
+    assert services["airflow-init"]["secrets"] == ["airflow_admin_password"]
+    commands = _shell_commands(services["airflow-init"]["command"][1])
+    steps = [c[:3] for c in commands if c[0] == "airflow"]
+    # Migrations (FAB's tables with Airflow's) before the user, the pool after.
+    assert steps[:2] == [["airflow", "db", "migrate"], ["airflow", "users", "create"]]
+    create = next(c for c in commands if c[:3] == ["airflow", "users", "create"])
+    assert create[create.index("--role") + 1] == "Admin"
+    # One word: a password starting with "-" would otherwise be read as an option.
+    assert f"--password=$$(cat {ADMIN_SECRET})" in create
+    # An empty secret stops the init before anything runs (else the CLI would prompt for one).
+    assert commands[0] == ["test", "-s", ADMIN_SECRET]
+
+
+def test_no_password_is_given_literally_on_a_command_line() -> None:
+    given = []
+    for name, service in _compose()["services"].items():
+        test = service.get("healthcheck", {}).get("test", [])
+        argv = _argv(service.get("entrypoint")) + _argv(service.get("command")) + _argv(test)
+        words = [w for word in argv for command in _shell_commands(word) for w in command]
+        for option, value in itertools.pairwise([*words, ""]):
+            key, equals, inline = option.partition("=")
+            if key in ("--password", "--conn-password", "-p"):
+                given.append((name, inline if equals else value))
+    assert given, "the init's users create is found"
+    for name, value in given:  # read from a secret file or a variable, never written here
+        assert value.startswith(("$$(cat /run/secrets/", "$${", "${")), (name, value)
 
 
 def _compose_project(tmp_path: Path, secrets: dict[str, str]) -> Path:
@@ -109,7 +174,52 @@ def test_docker_compose_validates_the_file_with_the_env_the_readme_describes(
     config = yaml.safe_load(result.stdout)
     worker = config["services"]["airflow-worker"]["environment"]
     assert worker["AIRFLOW__API_AUTH__JWT_SECRET"] == "jwt-secret"
-    assert worker["VIGIE_WAREHOUSE_URL"] == "postgresql://vigie:wh-secret@postgres/vigie"
+    # The warehouse's password reaches the services in the connection's JSON, in no URL (.env's
+    # VIGIE_WAREHOUSE_URL, the DuckDB default, is unused while the connection exists).
+    assert worker.get("VIGIE_WAREHOUSE_URL", "duckdb:///").startswith("duckdb:///")
+    conn = json.loads(worker[WAREHOUSE_CONN])
+    assert conn == {**WAREHOUSE_CONN_VALUE, "password": "wh-secret"}
+    rendered = yaml.safe_dump(config)
+    # No password in any URL: the metadata database's through PGPASSWORD, the warehouse's in
+    # its connection.
+    assert [m.group(0) for m in CREDENTIALS_IN_URL.finditer(rendered)] == []
+    assert worker["PGPASSWORD"] == "pg-secret"
+    assert worker["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == (
+        "postgresql+psycopg2://airflow@postgres/airflow"
+    )
+    assert CREDENTIALS_IN_URL.search("postgresql://vigie:wh-secret@postgres/vigie")  # the regex
+    # Vigie reads it as the compose file gives it: the connection, through Airflow's parser.
+    target = _warehouse_of({WAREHOUSE_CONN: worker[WAREHOUSE_CONN]})
+    assert (target.kind, target.host, target.user, target.database) == (
+        "postgres",
+        "postgres",
+        "vigie",
+        "vigie",
+    )
+    assert target.password == "wh-secret" and "wh-secret" not in repr(target)
+    assert worker["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER
+    # The admin's password file, relative to the project unless .env names another.
+    secret = config["secrets"]["airflow_admin_password"]["file"]
+    assert secret == str(project / "secrets" / "airflow_admin_password")
+    init = config["services"]["airflow-init"]
+    assert [s["source"] if isinstance(s, dict) else s for s in init["secrets"]] == [
+        "airflow_admin_password"
+    ]
+    assert "airflow_admin_password" not in json.dumps(config["services"]["airflow-apiserver"])
+
+
+def _warehouse_of(environ: dict[str, str]) -> WarehouseTarget:
+    """The warehouse Vigie resolves with ``environ`` added to the process's environment."""
+    saved = {key: os.environ.get(key) for key in environ}
+    os.environ.update(environ)
+    try:
+        return load_settings({**os.environ, **environ}).warehouse_target()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def test_docker_compose_refuses_to_run_without_the_secrets(tmp_path: Path) -> None:

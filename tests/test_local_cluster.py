@@ -3,8 +3,11 @@
 One cluster for the module (`vigie.demo.local_cluster`): Airflow's metadata on the local PostgreSQL,
 CeleryExecutor with the local Redis, API server, scheduler, DAG processor, triggerer, two Celery
 workers; the warehouse on PostgreSQL; the police-population API served on 127.0.0.1; an
-aiosmtpd relay on a port reserved up front. The tests run in file order:
+aiosmtpd relay on a port reserved up front. Every API call logs in through the FAB auth
+manager, as in production. The tests run in file order:
 
+0. users and roles: a wrong password is refused (401), a `Viewer` lists the DAGs but may
+   neither trigger nor pause one (403), an `Op` may;
 1. the weekly flow as an operator runs it (REST API), with the SMTP relay down when the
    e-mails are first sent: they arrive once, on the retry;
 2. a Celery worker killed while the prefecture load is writing: the task is retried on the
@@ -15,8 +18,10 @@ aiosmtpd relay on a port reserved up front. The tests run in file order:
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import signal
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -28,7 +33,7 @@ from zoneinfo import ZoneInfo
 import psycopg2
 import pytest
 from vigie import tasks
-from vigie.demo.local_cluster import LocalCluster
+from vigie.demo.local_cluster import FAB_AUTH_MANAGER, AirflowApi, LocalCluster
 from vigie.demo.sample_associations import write_association_sample
 from vigie.demo.sample_prefectures import SampleSummary, write_sample
 
@@ -115,6 +120,44 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
         )
         with cluster:
             yield Topology(cluster, warehouse_url, landing, staging, smtp_port, tmp, sample)
+
+
+def test_users_log_in_through_fab_and_their_role_decides_what_they_may_do(
+    topology: Topology,
+) -> None:
+    cluster = topology.cluster
+    assert cluster.process_env()["AIRFLOW__CORE__AUTH_MANAGER"] == FAB_AUTH_MANAGER
+    # The admin's password, generated at start, is readable by this machine's user only.
+    assert stat.S_IMODE(cluster.admin_password_file.stat().st_mode) == 0o600
+    password = cluster.admin_password_file.read_text(encoding="utf-8").strip()
+    admin = AirflowApi(cluster.base_url, "admin", password)
+    # FAB's own API answers (SimpleAuthManager has no users nor roles): its built-in roles.
+    roles = {role["name"] for role in admin.call("GET", "/auth/fab/v1/roles")["roles"]}
+    assert {"Admin", "Op", "Viewer"} <= roles
+    with pytest.raises(RuntimeError, match="POST /auth/token: HTTP 401"):
+        AirflowApi(cluster.base_url, "admin", password + "x").dag_ids()
+
+    # Users as the README creates them: `airflow users create`, or FAB's API as an Admin.
+    # A leading "-" must not read as an option of `airflow users create`.
+    viewer_password, operator_password = "-" + secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    cluster.create_user("viewer", "Viewer", viewer_password)
+    user = {"username": "operator", "email": "operator@vigie.invalid", "roles": [{"name": "Op"}]}
+    user |= {"first_name": "Op", "last_name": "Vigie", "password": secrets.token_urlsafe(16)}
+    assert admin.call("POST", "/auth/fab/v1/users", user)["roles"] == [{"name": "Op"}]
+    # Creating an existing user again sets its password (a restart of `make cluster`).
+    cluster.create_user("operator", "Op", operator_password)
+    viewer = AirflowApi(cluster.base_url, "viewer", viewer_password)
+    operator = AirflowApi(cluster.base_url, "operator", operator_password)
+    expected = {p.stem for p in (Path(__file__).parents[1] / "dags").glob("*.py")}
+    assert expected <= viewer.dag_ids(), "a Viewer reads every DAG"
+    with pytest.raises(RuntimeError, match="HTTP 403"):
+        viewer.trigger("weekly_pilot_alerts")
+    with pytest.raises(RuntimeError, match="HTTP 403"):
+        viewer.call("PATCH", "/api/v2/dags/weekly_pilot_alerts", {"is_paused": True})
+    # An Op may operate the DAGs: pausing one already paused changes nothing.
+    paused = operator.call("PATCH", "/api/v2/dags/weekly_pilot_alerts", {"is_paused": True})
+    assert paused["is_paused"] is True
+    assert admin.runs("weekly_pilot_alerts") == [], "the Viewer's trigger created no run"
 
 
 def _first_run(api, dag_id: str, timeout: float = 120) -> dict:

@@ -27,6 +27,7 @@ STUBBORN = textwrap.dedent(
     while True:
         try:
             child.wait()
+            time.sleep(1)
         except KeyboardInterrupt:
             child.terminate()  # ignored: the parent waits again, like standalone's join()
     """

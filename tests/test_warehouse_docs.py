@@ -359,12 +359,11 @@ def test_priority_share_says_which_scope_it_was_built_with(built, manifest) -> N
 
 
 def test_email_send_counts_reach_the_marts_without_addresses(built) -> None:
-    from vigie.alerts.sending import SEND_LOG_DDL
+    from vigie.warehouse.migrations import migrate_warehouse
 
     week = date(2026, 11, 30)
+    migrate_warehouse(Warehouse(built))
     with Warehouse(built).transaction() as tx:
-        for statement in SEND_LOG_DDL:
-            tx.execute(statement)
         tx.execute("DELETE FROM audit.email_sends")
         for n, (recipient, outcome, forced) in enumerate(
             [

@@ -29,10 +29,14 @@ begin
     -- Cosmos runs one dbt invocation per model, several at once on PostgreSQL: their hooks
     -- would grant on the same catalog rows together ("tuple concurrently updated").
     perform pg_advisory_xact_lock(hashtext('vigie.grant_analyst_access'));
-    begin
-        create role {{ role }} nologin;
-    exception when duplicate_object or unique_violation then null;
-    end;
+    -- Created once, by whoever may: PostgreSQL checks CREATEROLE before it looks for the role,
+    -- so a warehouse owner without it (compose's `vigie`) must not even try when it exists.
+    if not exists (select 1 from pg_roles where rolname = '{{ role }}') then
+        begin
+            create role {{ role }} nologin;
+        exception when duplicate_object or unique_violation then null;
+        end;
+    end if;
     create schema if not exists marts;
     grant usage on schema marts to {{ role }};
     grant select on all tables in schema marts to {{ role }};

@@ -1,4 +1,4 @@
-"""``vigie run | sample | check | airflow``: the operator's entry points."""
+"""``vigie run | sample | check | migrate | airflow``: the operator's entry points."""
 
 from __future__ import annotations
 
@@ -422,6 +422,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return _run_pipeline(today)
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the warehouse's schemas to this code's version (docs/migrations.md).
+
+    Run before starting the scheduler after an upgrade (loads migrate too, but an operator
+    sees the outcome here first). Exit 1 when the warehouse is newer than this code or a
+    migration fails (that one rolled back).
+    """
+    from vigie.warehouse.migrations import MigrationError, migrate_warehouse
+
+    settings = get_settings()  # the warehouse the loaders write, resolved as they resolve it
+    warehouse = Warehouse(settings)
+    where = settings.duckdb_path if warehouse.kind == "duckdb" else "PostgreSQL"
+    try:
+        report = migrate_warehouse(warehouse)
+    except MigrationError as error:
+        _say(f"warehouse ({where}): {error}")
+        return 1
+    for line in report.lines():
+        _say(f"warehouse ({where}): {line}")
+    return 0
+
+
 def cmd_airflow(args: argparse.Namespace) -> int:
     """``airflow ...`` with Vigie's environment (project-local AIRFLOW_HOME, DAG folder)."""
     demo = use_demo_when_alone()
@@ -434,7 +456,13 @@ def cmd_airflow(args: argparse.Namespace) -> int:
     if args.airflow_args[:1] != ["db"]:
         _ensure_airflow_ready()
     _ensure_manifest()
-    os.execv(sys.executable, [sys.executable, "-m", "airflow", *args.airflow_args])
+    command = [sys.executable, "-m", "airflow", *args.airflow_args]
+    if args.airflow_args[:1] == ["standalone"]:
+        from vigie.orchestration.process_group import run_in_own_group
+
+        # Ctrl-C must stop every component, not leave the terminal blocked (make up).
+        return run_in_own_group(command, say=_say)
+    os.execv(sys.executable, command)
     return 0  # pragma: no cover
 
 
@@ -479,6 +507,10 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="validate one file without loading it")
     check.add_argument("file")
     check.set_defaults(func=cmd_check)
+    migrate = commands.add_parser(
+        "migrate", help="upgrade the warehouse's schemas (before starting the scheduler)"
+    )
+    migrate.set_defaults(func=cmd_migrate)
     airflow = commands.add_parser("airflow", help="airflow CLI with Vigie's environment")
     airflow.add_argument("airflow_args", nargs=argparse.REMAINDER)
     airflow.set_defaults(func=cmd_airflow)

@@ -8,13 +8,15 @@ from the project folder.
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE_TREE_ROOT = PACKAGE_DIR.parent.parent  # plugins/vigie -> project root
@@ -33,6 +35,60 @@ def _path(value: str, home: Path) -> Path:
 # on DuckDB; several on PostgreSQL). Here, not in vigie.orchestration.assets, so code without
 # Airflow has it.
 WAREHOUSE_POOL = "vigie_warehouse"
+
+# The warehouse as an Airflow connection: used by the loaders, dbt and Cosmos when it exists;
+# ``VIGIE_WAREHOUSE_URL`` (a DuckDB file by default) otherwise.
+WAREHOUSE_CONN_ID = "vigie_warehouse"
+_CONN_KINDS = {"postgres": "postgres", "postgresql": "postgres", "duckdb": "duckdb"}
+DEFAULT_WAREHOUSE_URL = "duckdb:///./data/warehouse.duckdb"
+
+
+@dataclass(frozen=True)
+class WarehouseTarget:
+    """Where the warehouse is, resolved (:meth:`Settings.warehouse_target`): a DuckDB file or
+    a PostgreSQL database. The password never shows in ``repr`` nor in :attr:`display`."""
+
+    kind: str  # duckdb | postgres
+    source: str  # where it came from: the Airflow connection, or VIGIE_WAREHOUSE_URL
+    duckdb_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str = field(default="", repr=False)
+    database: str = "vigie"
+
+    @property
+    def display(self) -> str:
+        """The warehouse for a log line or a message: no password."""
+        if self.kind == "duckdb":
+            return f"DuckDB {self.duckdb_path}"
+        return f"PostgreSQL {self.user}@{self.host}:{self.port}/{self.database}"
+
+    def psycopg2_kwargs(self) -> dict[str, object]:
+        """``psycopg2.connect`` keyword arguments (password included)."""
+        if self.kind != "postgres":
+            raise ValueError("the warehouse is not a PostgreSQL database")
+        return {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password or None,
+            "dbname": self.database,
+        }
+
+    def url(self, *, hide_password: bool = True) -> str:
+        """As a SQLAlchemy/libpq URL; the password only when asked for (``make sql``)."""
+        if self.kind == "duckdb":
+            return f"duckdb:///{self.duckdb_path}"
+        url = URL.create(
+            "postgresql",
+            username=self.user,
+            password=self.password or None,
+            host=self.host,
+            port=self.port,
+            database=self.database,
+        )
+        return url.render_as_string(hide_password=hide_password)
 
 
 @dataclass(frozen=True)
@@ -72,6 +128,12 @@ class Settings:
     mail_reply_to: str = "pilotage-ville-interieur@example.gouv.fr"
     alerts_response_days: int = 14
     police_drop_min_count: int = 20
+    # The Airflow connection holding the warehouse (``VIGIE_WAREHOUSE_CONN_ID``; empty: none,
+    # the URL alone), and its type as the DAG files can know it without reading connections:
+    # from ``AIRFLOW_CONN_VIGIE_WAREHOUSE`` when the environment holds the connection, else
+    # ``VIGIE_WAREHOUSE_CONN_TYPE`` (a connection in Airflow's database or a secrets backend).
+    warehouse_conn_id: str = WAREHOUSE_CONN_ID
+    warehouse_conn_type: str | None = None
 
     @property
     def include_dir(self) -> Path:
@@ -81,30 +143,99 @@ class Settings:
     def dbt_project_dir(self) -> Path:
         return self.home / "dbt_project"
 
+    # --- The warehouse: the Airflow connection, else the URL -----------------------------------
+
+    def url_target(self) -> WarehouseTarget:
+        """The warehouse ``VIGIE_WAREHOUSE_URL`` names (no I/O): the fallback, and what the DAG
+        files render for when no connection is declared."""
+        url = make_url(self.warehouse_url)
+        backend = url.get_backend_name()
+        source = "VIGIE_WAREHOUSE_URL"
+        if backend == "duckdb":
+            path = _path(url.database or "data/warehouse.duckdb", self.home)
+            return WarehouseTarget("duckdb", source, duckdb_path=path)
+        if backend in {"postgresql", "postgres"}:
+            return WarehouseTarget(
+                "postgres",
+                source,
+                host=url.host or "127.0.0.1",
+                port=url.port or 5432,
+                user=url.username or "postgres",
+                password=url.password or "",
+                database=url.database or "vigie",
+            )
+        raise ValueError(
+            f"VIGIE_WAREHOUSE_URL={url.render_as_string(hide_password=True)!r}: only duckdb:/// "
+            "and postgresql:// warehouses are supported"
+        )
+
+    def warehouse_target(self) -> WarehouseTarget:
+        """The warehouse, resolved when called (inside a task, never at DAG parse time).
+
+        The Airflow connection ``vigie_warehouse`` when Airflow knows it (a task asks the API
+        server: environment, secrets backend or database; outside a task, only the environment
+        and a configured secrets backend are read), else ``VIGIE_WAREHOUSE_URL``, else the
+        embedded DuckDB file. The DAG files choose how Cosmos reaches the warehouse without
+        reading connections (:attr:`warehouse_conn_type`): a connection they were not told
+        about, or told about and missing in a task, is an error rather than two warehouses.
+        """
+        conn = _airflow_connection(self.warehouse_conn_id) if self.warehouse_conn_id else None
+        if conn is None:
+            if self.warehouse_conn_type and _in_task():
+                raise ValueError(
+                    f"VIGIE_WAREHOUSE_CONN_TYPE={self.warehouse_conn_type} but Airflow has no "
+                    f"connection {self.warehouse_conn_id!r}: create it (docs/outputs.md)"
+                )
+            return self.url_target()
+        target = _connection_target(conn, self.warehouse_conn_id, self.home)
+        if target.kind != self.warehouse_conn_type:
+            raise ValueError(
+                f"the Airflow connection {self.warehouse_conn_id!r} is a {target.kind} warehouse "
+                f"but the DAGs were told {self.warehouse_conn_type or 'nothing'}: set "
+                f"VIGIE_WAREHOUSE_CONN_TYPE={target.kind} where Airflow runs"
+            )
+        return target
+
     @property
     def warehouse_kind(self) -> str:
-        """``duckdb`` or ``postgres``: the dbt target and the loader's dialect."""
-        backend = make_url(self.warehouse_url).get_backend_name()
-        if backend == "duckdb":
-            return "duckdb"
-        if backend in {"postgresql", "postgres"}:
-            return "postgres"
-        raise ValueError(
-            f"VIGIE_WAREHOUSE_URL={self.warehouse_url!r}: only duckdb:/// and postgresql:// "
-            "warehouses are supported"
-        )
+        """``duckdb`` or ``postgres``: the dbt target and the loader's dialect (resolved)."""
+        return self.warehouse_target().kind
+
+    @property
+    def declared_warehouse_kind(self) -> str:
+        """The warehouse's kind as known without reading any connection (DAG parse time): the
+        declared connection's type, else the URL's kind."""
+        return self.warehouse_conn_type or self.url_target().kind
 
     @property
     def duckdb_path(self) -> Path:
-        url = make_url(self.warehouse_url)
-        if url.get_backend_name() != "duckdb":
+        path = self.warehouse_target().duckdb_path
+        if path is None:
             raise ValueError("the warehouse is not a DuckDB file")
-        return _path(url.database or "data/warehouse.duckdb", self.home)
+        return path
 
-    def dbt_env(self) -> dict[str, str]:
-        """Environment variables that ``dbt_project/profiles.yml`` and the models read."""
-        env = {
-            "VIGIE_DBT_TARGET": self.warehouse_kind,
+    def dbt_env(self, target: WarehouseTarget | None = None) -> dict[str, str]:
+        """Environment variables that ``dbt_project/profiles.yml`` and the models read: the
+        warehouse ``target`` (resolved when not given: call it inside tasks only) and the
+        models' variables (:meth:`dbt_vars`)."""
+        target = target or self.warehouse_target()
+        env = {"VIGIE_DBT_TARGET": target.kind, **self.dbt_vars()}
+        if target.kind == "duckdb":
+            env["VIGIE_DUCKDB_PATH"] = str(target.duckdb_path)
+            env["VIGIE_DUCKDB_MEMORY_LIMIT"] = self.duckdb_memory_limit
+        else:
+            env.update(
+                VIGIE_PG_HOST=target.host,
+                VIGIE_PG_PORT=str(target.port),
+                VIGIE_PG_USER=target.user,
+                VIGIE_PG_PASSWORD=target.password,
+                VIGIE_PG_DATABASE=target.database,
+            )
+        return env
+
+    def dbt_vars(self) -> dict[str, str]:
+        """The settings the models read through ``env_var()`` (no warehouse, no I/O)."""
+        return {
             "VIGIE_FIPD_TARGET": repr(self.fipd_target),
             "VIGIE_FIPD_SCOPE_PROGRAMMES": ",".join(self.fipd_scope_programmes),
             "VIGIE_FIPD_SCOPE_EXCLUDED_NATURES": ",".join(self.fipd_scope_excluded_natures),
@@ -113,19 +244,112 @@ class Settings:
             "VIGIE_QPV_2024_FROM_YEAR": str(self.qpv_2024_from_year),
             "VIGIE_SUPPRESSION_THRESHOLD": str(self.suppression_threshold),
         }
-        if self.warehouse_kind == "duckdb":
-            env["VIGIE_DUCKDB_PATH"] = str(self.duckdb_path)
-            env["VIGIE_DUCKDB_MEMORY_LIMIT"] = self.duckdb_memory_limit
-        else:
-            url = make_url(self.warehouse_url)
-            env.update(
-                VIGIE_PG_HOST=url.host or "127.0.0.1",
-                VIGIE_PG_PORT=str(url.port or 5432),
-                VIGIE_PG_USER=url.username or "postgres",
-                VIGIE_PG_PASSWORD=url.password or "",
-                VIGIE_PG_DATABASE=url.database or "vigie",
-            )
-        return env
+
+
+def conn_env_name(conn_id: str) -> str:
+    """The environment variable Airflow reads a connection from."""
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def _conn_type_of(value: str, name: str) -> str:
+    """The warehouse kind of a connection given in the environment (URI or JSON), read without
+    Airflow: what the DAG files decide on at parse time."""
+    value = value.strip()
+    if value.startswith("{"):
+        conn_type = str(json.loads(value).get("conn_type") or "")
+    else:
+        conn_type = value.partition("://")[0] if "://" in value else ""
+    kind = _CONN_KINDS.get(conn_type.lower().replace("_", "-").split("+")[0])
+    if kind is None:
+        raise ValueError(f"{name}: conn_type {conn_type!r} is not a warehouse (postgres, duckdb)")
+    return kind
+
+
+def _declared_conn_type(env: os._Environ[str] | dict[str, str], conn_id: str) -> str | None:
+    if not conn_id:
+        return None
+    name = conn_env_name(conn_id)
+    if env.get(name, "").strip():
+        return _conn_type_of(env[name], name)
+    value = env.get("VIGIE_WAREHOUSE_CONN_TYPE", "").strip().lower()
+    if not value:
+        return None
+    if value not in _CONN_KINDS:
+        raise ValueError(f"VIGIE_WAREHOUSE_CONN_TYPE={value!r}: expected postgres or duckdb")
+    return _CONN_KINDS[value]
+
+
+def _in_task() -> bool:
+    """True inside an Airflow task (its runner talks to the supervisor)."""
+    runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    return getattr(runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def _airflow_connection(conn_id: str) -> object | None:
+    """Airflow's connection ``conn_id`` through the task SDK, or None when Airflow has none.
+
+    In a task the SDK asks the API server (environment, secrets backend, database); elsewhere
+    (the CLI, ``make sql``, tests) it reads the environment and a configured secrets backend.
+    Airflow is not imported for this alone when nothing can hold the connection: a process
+    that never loaded it, with neither the connection's variable nor a secrets backend.
+    """
+    if "airflow.sdk" not in sys.modules and not (
+        os.environ.get(conn_env_name(conn_id)) or os.environ.get("AIRFLOW__SECRETS__BACKEND")
+    ):
+        return None
+    if "airflow" not in sys.modules:  # Airflow reads its configuration (home) when imported
+        os.environ.setdefault("AIRFLOW_HOME", airflow_env_defaults()["AIRFLOW_HOME"])
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def _connection_target(conn: object, conn_id: str, home: Path) -> WarehouseTarget:
+    """The warehouse an Airflow connection describes (postgres, or duckdb with the file's path
+    in ``extra.path``, ``host`` or ``schema``)."""
+    conn_type = str(getattr(conn, "conn_type", "") or "")
+    kind = _CONN_KINDS.get(conn_type.lower())
+    source = f"Airflow connection {conn_id}"
+    extra = getattr(conn, "extra_dejson", None) or {}
+    host = getattr(conn, "host", None) or ""
+    schema = getattr(conn, "schema", None) or ""
+    if kind == "duckdb":
+        where = str(extra.get("path") or host or schema or "")
+        if not where:
+            raise ValueError(f"{source}: a duckdb connection needs the file's path (host)")
+        return WarehouseTarget("duckdb", source, duckdb_path=_path(where, home))
+    if kind == "postgres":
+        return WarehouseTarget(
+            "postgres",
+            source,
+            host=host or "127.0.0.1",
+            port=int(getattr(conn, "port", None) or 5432),
+            user=getattr(conn, "login", None) or "postgres",
+            password=getattr(conn, "password", None) or "",
+            database=schema or str(extra.get("dbname") or "vigie"),
+        )
+    raise ValueError(f"{source}: conn_type {conn_type!r} is not a warehouse (postgres, duckdb)")
+
+
+def warehouse_conn_json(target: WarehouseTarget) -> str:
+    """A warehouse as the JSON form of an Airflow connection (``AIRFLOW_CONN_VIGIE_WAREHOUSE``
+    without a password in any URL): what `make cluster` passes its processes."""
+    if target.kind == "duckdb":
+        return json.dumps({"conn_type": "duckdb", "host": str(target.duckdb_path)})
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": target.host,
+            "port": target.port,
+            "login": target.user,
+            "password": target.password,
+            "schema": target.database,
+        }
+    )
 
 
 def _csv_tuple(value: str) -> tuple[str, ...]:
@@ -139,7 +363,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     landing = env.get("VIGIE_LANDING_URL", "./data/landing")
     if "://" not in landing:
         landing = str(_path(landing, home))
-    warehouse_url = env.get("VIGIE_WAREHOUSE_URL", "duckdb:///./data/warehouse.duckdb")
+    warehouse_url = env.get("VIGIE_WAREHOUSE_URL", "").strip() or DEFAULT_WAREHOUSE_URL
+    conn_id = env.get("VIGIE_WAREHOUSE_CONN_ID", WAREHOUSE_CONN_ID).strip()
     reference_dir = env.get("VIGIE_REFERENCE_DIR")
     target = float(env.get("VIGIE_FIPD_TARGET", "0.75"))
     if not 0 < target <= 1:
@@ -173,6 +398,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         ).strip(),
         alerts_response_days=int(env.get("VIGIE_ALERTS_RESPONSE_DAYS", "14")),
         police_drop_min_count=int(env.get("VIGIE_POLICE_DROP_MIN_COUNT", "20")),
+        warehouse_conn_id=conn_id,
+        warehouse_conn_type=_declared_conn_type(env, conn_id),
     )
 
 
@@ -216,6 +443,7 @@ def demo_env(folder: Path, *, warehouse_url: str | None = None, gx: bool = False
     return {
         "VIGIE_LANDING_URL": str(folder / "landing"),
         "VIGIE_WAREHOUSE_URL": warehouse_url or f"duckdb:///{folder / 'warehouse.duckdb'}",
+        "VIGIE_WAREHOUSE_CONN_ID": "",  # the demo's own warehouse, never the connection's
         "VIGIE_OUTBOX_DIR": str(folder / "outbox"),
         "VIGIE_GX_DIR": str(folder / "gx"),
         "VIGIE_GX_VALIDATE": "true" if gx else "false",
@@ -233,11 +461,14 @@ def use_demo_when_alone() -> Path | None:
         return None
     settings = get_settings()
     folder = settings.home / DEMO_DIR
-    if settings.warehouse_kind != "duckdb" or settings.duckdb_path.exists():
+    if settings.warehouse_conn_type or settings.warehouse_kind != "duckdb":
+        return None
+    if settings.duckdb_path.exists():
         return None
     if not (folder / DEMO_MARKER).exists() or not (folder / "warehouse.duckdb").exists():
         return None
-    os.environ.update(demo_env(folder))
+    # No connection is declared here (above): the demo's URL is enough.
+    os.environ.update({k: v for k, v in demo_env(folder).items() if k != "VIGIE_WAREHOUSE_CONN_ID"})
     get_settings.cache_clear()
     return folder
 

@@ -31,28 +31,11 @@ from vigie.alerts.formatting import (
 from vigie.alerts.indicators import INDICATOR_LABELS
 from vigie.settings import Settings
 from vigie.warehouse.connection import Transaction, Warehouse
+from vigie.warehouse.migrations import migrate_warehouse
 
 log = logging.getLogger(__name__)
 
 ALERTS_TABLE = "marts.weekly_alerts"
-ALERTS_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS marts",
-    f"""
-    CREATE TABLE IF NOT EXISTS {ALERTS_TABLE} (
-        week_start DATE NOT NULL,
-        check_name VARCHAR NOT NULL,
-        territory_kind VARCHAR NOT NULL,
-        territory_code VARCHAR NOT NULL,
-        period VARCHAR NOT NULL,
-        code_departement VARCHAR,
-        status VARCHAR NOT NULL,
-        message VARCHAR NOT NULL,
-        figures VARCHAR NOT NULL,
-        lineage VARCHAR NOT NULL,
-        evaluated_at TIMESTAMP WITH TIME ZONE NOT NULL
-    )
-    """,
-]
 COLUMNS = [
     "week_start",
     "check_name",
@@ -691,9 +674,8 @@ def evaluate(week: date, settings: Settings) -> pd.DataFrame:
     as they were told.
     """
     warehouse = Warehouse(settings)
+    migrate_warehouse(warehouse)  # the table is the schema's (migration 2), never made here
     with warehouse.transaction() as tx:
-        for statement in ALERTS_DDL:
-            tx.execute(statement)
         rows = [row for check in CHECKS.values() for row in check(tx, week, settings)]
         frame = pd.DataFrame(rows, columns=COLUMNS)
         frame["evaluated_at"] = datetime.now(UTC)

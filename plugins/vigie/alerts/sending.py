@@ -29,20 +29,12 @@ from typing import Any
 from vigie.alerts.outbox import outbox_path, write_outbox
 from vigie.settings import Settings
 from vigie.warehouse.connection import Warehouse
+from vigie.warehouse.migrations import migrate_warehouse
 
 log = logging.getLogger(__name__)
 
 SMTP_CONN_ID = "smtp_default"
 SEND_LOG = "audit.email_sends"
-SEND_LOG_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS audit",
-    f"""CREATE TABLE IF NOT EXISTS {SEND_LOG} (
-        send_id VARCHAR NOT NULL, week_start DATE NOT NULL, recipient VARCHAR NOT NULL,
-        checksum VARCHAR NOT NULL, message_id VARCHAR, subject VARCHAR,
-        transport VARCHAR NOT NULL, outcome VARCHAR NOT NULL, error VARCHAR,
-        forced BOOLEAN NOT NULL, attempted_at TIMESTAMP WITH TIME ZONE NOT NULL,
-        dag_run_id VARCHAR)""",
-]
 
 
 class DeliveryError(RuntimeError):
@@ -72,9 +64,8 @@ class DeliveryReport:
 
 
 def ensure_send_log(warehouse: Warehouse) -> None:
-    with warehouse.transaction() as tx:
-        for statement in SEND_LOG_DDL:
-            tx.execute(statement)
+    """The send log is the schema's (migration 2): bring the warehouse up to date first."""
+    migrate_warehouse(warehouse)
 
 
 def smtp_configured(conn_id: str = SMTP_CONN_ID) -> bool:

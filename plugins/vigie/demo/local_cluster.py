@@ -3,13 +3,20 @@
 What ``docker-compose.yaml`` runs, as plain processes: Airflow's metadata on the local
 PostgreSQL, the CeleryExecutor with the local Redis as broker, an API server, a scheduler, a
 DAG processor, a triggerer and Celery workers (two by default), the warehouse on
-PostgreSQL, and whatever SMTP relay ``AIRFLOW_CONN_SMTP_DEFAULT`` names. The tests start
+PostgreSQL, and whatever SMTP relay ``AIRFLOW_CONN_SMTP_DEFAULT`` names. As in production,
+users log in through the FAB auth manager (users and roles in the metadata database): the
+``admin`` user is created at start with the password of ``AIRFLOW_ADMIN_PASSWORD``, or one
+generated and kept in ``<home>/airflow/admin_password`` (mode 0600). The tests start
 it to run the weekly flow the way an operator does (REST API) and to break it (kill a
 worker, drop connections, stop the relay); an engineer can start it by hand to try a change
 on the distributed executor (``make cluster``)::
 
     VIGIE_WAREHOUSE_URL=postgresql://postgres@127.0.0.1:5432/vigie \\
         uv run python -m vigie.demo.local_cluster --metadata-db vigie_airflow
+
+The warehouse reaches the processes as the Airflow connection ``vigie_warehouse`` (its
+``AIRFLOW_CONN_VIGIE_WAREHOUSE``, or one made from a PostgreSQL ``VIGIE_WAREHOUSE_URL``), as in
+the compose file: never as a URL holding its password.
 
 Every process runs in a session of its own and is stopped with its whole tree, so a test
 that fails half-way leaves nothing behind.
@@ -37,11 +44,23 @@ from typing import Any
 import psutil
 import psycopg2
 
-from vigie.settings import SOURCE_TREE_ROOT, WAREHOUSE_POOL, airflow_env_defaults
+from vigie.settings import (
+    SOURCE_TREE_ROOT,
+    WAREHOUSE_CONN_ID,
+    WAREHOUSE_POOL,
+    airflow_env_defaults,
+    conn_env_name,
+    load_settings,
+    warehouse_conn_json,
+)
 
 # dbt imported once per worker, not once per task.
 CELERY_CONFIG_PATH = "vigie.orchestration.celery_config.CELERY_CONFIG"
 FINISHED = {"success", "failed"}
+# The production auth manager (README "Running in production"); SimpleAuthManager, Airflow's
+# default, is for development only and stays in `make up`.
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+ADMIN_PASSWORD_ENV = "AIRFLOW_ADMIN_PASSWORD"  # AIRFLOW_*: never passed on to the processes
 
 
 def free_port() -> int:
@@ -170,13 +189,15 @@ class LocalCluster:
     executor: str = "CeleryExecutor"  # LocalExecutor (workers=0): the one-machine baseline
     warehouse_pool_slots: int = 4
     port: int = 0
+    admin_password: str = field(default="", repr=False)  # empty: kept file, else generated
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home)
         self.port = self.port or free_port()
-        self._password = secrets.token_urlsafe(12)
-        self._jwt_secret = secrets.token_urlsafe(32)  # shared by every process, as it must be
+        self._password = self.admin_password or self._kept_password() or secrets.token_urlsafe(16)
+        self._jwt_secret = secrets.token_urlsafe(64)  # shared by every process, as it must be
+        self._secret_key = secrets.token_urlsafe(32)  # FAB's session cookies, idem
         # A queue of its own: workers left over by another cluster on the same broker (a
         # test run killed half-way) must not take this cluster's tasks.
         self.queue = f"vigie-{secrets.token_hex(4)}"
@@ -212,29 +233,67 @@ class LocalCluster:
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API_AUTH__JWT_SECRET": self._jwt_secret,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self._passwords_file),
+            "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
+            "AIRFLOW__API__SECRET_KEY": self._secret_key,
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
         }
+        env.pop("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", None)  # `make up`'s, not used here
         env.update(self.env)
+        _warehouse_as_connection(env)
         return env
 
     @property
-    def _passwords_file(self) -> Path:
-        return self.airflow_home / "passwords.json"
+    def admin_password_file(self) -> Path:
+        """The ``admin`` user's password, readable by this machine's user only."""
+        return self.airflow_home / "admin_password"
 
-    def _airflow(self, *args: str) -> None:
+    def _kept_password(self) -> str:
+        """The password a previous start wrote (the metadata database keeps the user)."""
+        with contextlib.suppress(OSError):
+            return self.admin_password_file.read_text(encoding="utf-8").strip()
+        return ""
+
+    def _write_admin_password(self) -> None:
+        path = self.admin_password_file
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # also when the file existed with other bits
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(self._password + "\n")
+
+    def create_user(self, username: str, role: str, password: str) -> None:
+        """Create a FAB user with ``role`` (``Admin``, ``Op``, ``User``, ``Viewer``), or set
+        the password of the existing one: ``airflow users create``, as the README documents.
+
+        The password never reaches a log or an error message (Airflow masks it in its own
+        ``log`` table).
+        """
+        names = ["--email", f"{username}@vigie.invalid", "--firstname", username]
+        names += ["--lastname", "Vigie"]
+        secret = ("--password", password)
+        created = self._airflow(
+            "users", "create", "--role", role, "--username", username, *names, secret=secret
+        )
+        if "already exists" in created:
+            self._airflow("users", "reset-password", "--username", username, secret=secret)
+
+    def _airflow(self, *args: str, secret: tuple[str, str] | None = None) -> str:
+        """Run an ``airflow`` command; its output. ``secret`` (an option and its value) is
+        passed on as one ``--option=value`` word (a value may start with ``-``) but left out
+        of the error message."""
+        hidden = [f"{secret[0]}={secret[1]}"] if secret else []
         result = subprocess.run(
-            [sys.executable, "-m", "airflow", *args],
+            [sys.executable, "-m", "airflow", *args, *hidden],
             env=self.process_env(),
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+            shown = " ".join([*args, *([f"{secret[0]}=***"] if secret else [])])
+            raise RuntimeError(f"airflow {shown} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
 
     def _spawn(self, name: str, *args: str) -> None:
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 (the child keeps it)
@@ -251,8 +310,9 @@ class LocalCluster:
     def start(self, timeout: float = 180) -> LocalCluster:
         """Migrate, create the pool, start every process, wait until the DAGs are parsed."""
         self.airflow_home.mkdir(parents=True, exist_ok=True)
-        self._passwords_file.write_text(json.dumps({"admin": self._password}))
-        self._airflow("db", "migrate")
+        self._write_admin_password()
+        self._airflow("db", "migrate")  # FAB's tables too (its DB manager runs with Airflow's)
+        self.create_user("admin", "Admin", self._password)
         pool_description = "tasks writing the warehouse (1 slot on DuckDB, more on PostgreSQL)"
         self._airflow(
             "pools", "set", WAREHOUSE_POOL, str(self.warehouse_pool_slots), pool_description
@@ -366,8 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
-    if not os.environ.get("VIGIE_WAREHOUSE_URL", "").startswith("postgresql"):
-        parser.error("set VIGIE_WAREHOUSE_URL to a PostgreSQL database: DuckDB has one writer")
+    if load_settings().declared_warehouse_kind != "postgres":
+        parser.error(
+            "set AIRFLOW_CONN_VIGIE_WAREHOUSE (or VIGIE_WAREHOUSE_URL) to a PostgreSQL database: "
+            "DuckDB has one writer"
+        )
     _create_database(args.postgres, args.metadata_db)
     cluster = LocalCluster(
         home=Path(args.home),
@@ -377,11 +440,12 @@ def main(argv: list[str] | None = None) -> int:
         metadata_url=f"{args.postgres.replace('postgresql://', 'postgresql+psycopg2://')}"
         f"/{args.metadata_db}",
         env={k: v for k, v in os.environ.items() if k.startswith(("VIGIE_", "AIRFLOW_CONN_"))},
+        admin_password=os.environ.get(ADMIN_PASSWORD_ENV, ""),
     )
     with cluster:
         print(
             f"Airflow on {cluster.base_url} (user admin, password in "
-            f"{cluster._passwords_file}); logs in {cluster.home}; Ctrl-C stops it"
+            f"{cluster.admin_password_file}); logs in {cluster.home}; Ctrl-C stops it"
         )
         try:
             while all(p.poll() is None for p in cluster.processes.values()):
@@ -390,6 +454,17 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         except KeyboardInterrupt:
             return 0
+
+
+def _warehouse_as_connection(env: dict[str, str]) -> None:
+    """A PostgreSQL ``VIGIE_WAREHOUSE_URL`` in ``env`` becomes the ``vigie_warehouse``
+    connection (JSON, the password in no URL) unless the connection is already there."""
+    url = env.get("VIGIE_WAREHOUSE_URL", "")
+    if not url.startswith("postgres"):
+        return
+    del env["VIGIE_WAREHOUSE_URL"]
+    target = load_settings({"VIGIE_WAREHOUSE_URL": url}).url_target()
+    env.setdefault(conn_env_name(WAREHOUSE_CONN_ID), warehouse_conn_json(target))
 
 
 def _create_database(server_url: str, name: str) -> None:

@@ -19,97 +19,31 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from vigie.contracts.catalog import RAW_TABLES, raw_table
+from vigie.contracts.catalog import raw_table
 from vigie.contracts.validation import Context, Kind, KindBatch, Verdict, check_batch, read_file
 from vigie.ingest import landing
 from vigie.parsing.table import FileRejected, RawTable
 from vigie.reference.geography import ReferenceData
 from vigie.warehouse.connection import Transaction, Warehouse
+from vigie.warehouse.migrations import migrate_warehouse
 
 log = logging.getLogger(__name__)
-
-# What each reference list's last refresh wrote (refresh_reference skips unchanged lists).
-REFERENCE_LOADS_DDL = """CREATE TABLE IF NOT EXISTS audit.reference_loads (
-    table_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, rows_loaded BIGINT NOT NULL,
-    loaded_at TIMESTAMP WITH TIME ZONE NOT NULL)"""
-SCHEMA_DDL: list[str | tuple[str, str, str]] = [
-    "CREATE SCHEMA IF NOT EXISTS raw",
-    "CREATE SCHEMA IF NOT EXISTS audit",
-    "CREATE SCHEMA IF NOT EXISTS reference",
-    """CREATE TABLE IF NOT EXISTS audit.file_loads (
-        source_file_sha256 VARCHAR NOT NULL, source_file_name VARCHAR NOT NULL,
-        source_file_path VARCHAR, source VARCHAR NOT NULL, kind VARCHAR,
-        status VARCHAR NOT NULL, reason VARCHAR, rows_read INTEGER NOT NULL,
-        rows_loaded INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
-        sender VARCHAR, period VARCHAR, file_modified_at TIMESTAMP WITH TIME ZONE,
-        received_at TIMESTAMP WITH TIME ZONE NOT NULL, dag_run_id VARCHAR)""",
-    # Header cells not loaded (unknown, ambiguous, duplicate titles), named one by one; added
-    # to warehouses created before it (rows kept; same statement on DuckDB and PostgreSQL).
-    ("audit.file_loads", "ignored_columns", "VARCHAR"),
-    REFERENCE_LOADS_DDL,
-    """CREATE TABLE IF NOT EXISTS audit.load_rejects (
-        source_file_sha256 VARCHAR NOT NULL, source_file_name VARCHAR NOT NULL,
-        source_row INTEGER NOT NULL, column_name VARCHAR NOT NULL, value VARCHAR,
-        reason VARCHAR NOT NULL, rejected_at TIMESTAMP WITH TIME ZONE NOT NULL)""",
-    # The per-file load report's counts: rows rejected per (column, reason), for every file
-    # validated, quarantined ones included (counts only: a quarantined file's values are
-    # stored nowhere). With audit.file_loads, this is the report the DAG logs.
-    """CREATE TABLE IF NOT EXISTS audit.load_reject_counts (
-        source_file_sha256 VARCHAR NOT NULL, source_file_name VARCHAR NOT NULL,
-        source VARCHAR NOT NULL, kind VARCHAR, column_name VARCHAR NOT NULL,
-        reason VARCHAR NOT NULL, rows_rejected INTEGER NOT NULL,
-        counted_at TIMESTAMP WITH TIME ZONE NOT NULL, dag_run_id VARCHAR)""",
-    # One line per received file: what was read, loaded, rejected, and why (same SQL on
-    # DuckDB and PostgreSQL). A file's bytes are recorded once with counts (a re-delivery is
-    # a 'duplicate' record without any), so the join on the hash cannot double count.
-    """CREATE OR REPLACE VIEW audit.load_reports AS
-    SELECT f.source_file_sha256, f.source_file_name, f.source_file_path, f.source, f.kind,
-        f.status, f.reason, f.rows_read, f.rows_loaded, f.rows_rejected,
-        (SELECT string_agg(c.column_name || ':' || c.reason || '='
-                           || CAST(c.rows_rejected AS VARCHAR), ', '
-                           ORDER BY c.column_name, c.reason)
-         FROM audit.load_reject_counts c
-         WHERE c.source_file_sha256 = f.source_file_sha256 AND f.status <> 'duplicate'
-        ) AS rejects_by_reason,
-        f.received_at, f.dag_run_id, f.ignored_columns, f.sender
-    FROM audit.file_loads f""",
-]
 
 REFERENCE_TABLES = ("departements", "communes", "qpv", "zsp", "epci")
 LIVE_STATUSES = ("loaded", "loaded_with_rejects")
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
-    """Create the schemas, the audit tables and every source's raw table if missing.
+    """Bring the warehouse's schemas to the latest version before a load (or refuse).
 
-    Each raw table's DDL derives from its source's contract (:mod:`vigie.contracts.raw_tables`);
-    all are created at once, so a dbt build finds every source whichever DAG ran first.
+    The schemas, the audit tables and every source's raw table are created and changed by the
+    numbered migrations of :mod:`vigie.warehouse.migrations` (each in one transaction with its
+    version row in ``audit.schema_migrations``); at the latest version this only reads that
+    table. All raw tables exist after it, so a dbt build finds every source whichever DAG ran
+    first. Raises :class:`vigie.warehouse.migrations.SchemaTooNewError` on a warehouse newer
+    than this code.
     """
-    with warehouse.transaction() as tx:
-        for statement in SCHEMA_DDL:
-            if isinstance(statement, tuple):
-                add_column(tx, *statement)
-            else:
-                tx.execute(statement)
-        for table in RAW_TABLES.values():
-            tx.execute(table.create_sql())
-
-
-def add_column(tx: Transaction, table: str, column: str, sql_type: str) -> None:
-    """``ALTER TABLE ... ADD COLUMN IF NOT EXISTS``, only when the column is missing.
-
-    For a warehouse created before the column: its rows stay, the new column is null on
-    them. The catalogue is asked first, because on PostgreSQL even a no-op ALTER TABLE waits
-    for an exclusive lock on the table, behind every reader.
-    """
-    schema, name = table.split(".")
-    found = tx.fetchall(
-        "SELECT count(*) FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? AND column_name = ?",
-        [schema, name, column],
-    )[0][0]
-    if not found:
-        tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {sql_type}")
+    migrate_warehouse(warehouse)
 
 
 def reference_digest(frame: pd.DataFrame) -> str:
@@ -132,10 +66,8 @@ def refresh_reference(warehouse: Warehouse, reference: ReferenceData) -> dict[st
     with its views on PostgreSQL; the next warehouse build recreates them.
     """
     counts: dict[str, int] = {}
+    ensure_schema(warehouse)  # the reference schema and audit.reference_loads
     with warehouse.transaction() as tx:
-        for schema in ("audit", "reference"):
-            tx.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        tx.execute(REFERENCE_LOADS_DDL)
         recorded = dict(tx.fetchall("SELECT table_name, sha256 FROM audit.reference_loads"))
         for name in REFERENCE_TABLES:
             frame: pd.DataFrame = getattr(reference, name).copy()

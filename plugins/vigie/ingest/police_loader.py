@@ -37,21 +37,7 @@ log = logging.getLogger(__name__)
 # API and CSV rows share the contract's raw table (declared in vigie.contracts.police_population).
 RAW_TABLE = contract.RAW_TABLE.name
 
-# Every fetch of the API: the window asked, pages and rows received, inserted, rejected.
-API_FETCHES_DDL = [
-    """CREATE TABLE IF NOT EXISTS audit.api_fetches (
-        fetch_id VARCHAR NOT NULL, source VARCHAR NOT NULL, base_url VARCHAR NOT NULL,
-        depuis VARCHAR, jusqua VARCHAR, pages INTEGER NOT NULL, rows_received INTEGER NOT NULL,
-        rows_inserted INTEGER NOT NULL, rows_rejected INTEGER NOT NULL,
-        unknown_indicators VARCHAR, started_at TIMESTAMP WITH TIME ZONE NOT NULL,
-        finished_at TIMESTAMP WITH TIME ZONE NOT NULL, dag_run_id VARCHAR)""",
-]
-# Added to warehouses created before them (rows kept; their status is null, i.e. 'ok'):
-# a failed fetch is recorded too, with what went wrong.
-API_FETCHES_ADDED = [
-    ("audit.api_fetches", "status", "VARCHAR"),
-    ("audit.api_fetches", "error", "VARCHAR"),
-]
+# Every fetch of the API is recorded in audit.api_fetches (vigie.warehouse.migrations).
 ROW_COLUMNS = [*contract.FIELDS, "request_url", "page", "fetched_at"]
 INCOMING_COLUMNS = [*ROW_COLUMNS, "source", "fetch_id", "loaded_at", "dag_run_id"]
 PAGES_PER_BATCH = 50  # 50,000 rows a batch with the API's pages of 1,000
@@ -59,13 +45,8 @@ KEY = ("code_departement", "mois", "force", "indicateur")
 
 
 def ensure_schema(warehouse: Warehouse) -> None:
-    """The raw and audit tables plus the API's fetch log, created if missing."""
+    """The raw and audit tables, the API's fetch log among them, at the latest schema version."""
     batches.ensure_schema(warehouse)
-    with warehouse.transaction() as tx:
-        for statement in API_FETCHES_DDL:
-            tx.execute(statement)
-        for added in API_FETCHES_ADDED:
-            batches.add_column(tx, *added)
 
 
 def latest_month(warehouse: Warehouse) -> str | None:

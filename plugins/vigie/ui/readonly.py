@@ -20,8 +20,6 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from vigie.settings import Settings
 
 
@@ -120,16 +118,10 @@ def _duckdb(settings: Settings) -> Any:
 def _postgres(settings: Settings) -> Any:
     import psycopg2
 
-    url = make_url(settings.warehouse_url)
+    target = settings.warehouse_target()  # the vigie_warehouse connection, else the URL
     try:
         connection = psycopg2.connect(
-            host=url.host or "127.0.0.1",
-            port=url.port or 5432,
-            user=url.username or "postgres",
-            password=url.password,
-            dbname=url.database,
-            application_name="vigie-ui",
-            connect_timeout=5,
+            **target.psycopg2_kwargs(), application_name="vigie-ui", connect_timeout=5
         )
     except psycopg2.OperationalError as exc:
         raise WarehouseUnavailable(WarehouseUnavailable.UNREACHABLE, str(exc)) from exc

@@ -1,4 +1,5 @@
-"""The warehouse connection: one DuckDB file by default, PostgreSQL when a URL says so.
+"""The warehouse connection: one DuckDB file by default, PostgreSQL when the Airflow
+connection ``vigie_warehouse`` (or ``VIGIE_WAREHOUSE_URL``) says so.
 
 Loading code talks to this small interface (transactions, statements, DataFrame inserts) so
 the same loader runs on both engines; dbt talks to the same database through its profile.
@@ -14,9 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
-from sqlalchemy.engine import make_url
 
-from vigie.settings import Settings
+from vigie.settings import Settings, WarehouseTarget
 
 
 class Transaction:
@@ -76,11 +76,17 @@ class Transaction:
 
 
 class Warehouse:
-    """Opens short-lived connections: DuckDB allows one writer process at a time."""
+    """Opens short-lived connections: DuckDB allows one writer process at a time.
 
-    def __init__(self, settings: Settings) -> None:
+    Where the warehouse is gets resolved once, here (:meth:`Settings.warehouse_target`): the
+    Airflow connection ``vigie_warehouse`` when it exists. Build one inside a task, never at
+    DAG parse time.
+    """
+
+    def __init__(self, settings: Settings, target: WarehouseTarget | None = None) -> None:
         self.settings = settings
-        self.kind = settings.warehouse_kind
+        self.target = target or settings.warehouse_target()
+        self.kind = self.target.kind
         self._held: Any = None
 
     @contextmanager
@@ -100,7 +106,8 @@ class Warehouse:
         if self.kind == "duckdb":
             import duckdb
 
-            path = self.settings.duckdb_path
+            path = self.target.duckdb_path
+            assert path is not None
             path.parent.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(path))
             # SET, not connect(config=...): a process holding the file open with one
@@ -110,15 +117,7 @@ class Warehouse:
             return con
         import psycopg2
 
-        url = make_url(self.settings.warehouse_url)
-        return psycopg2.connect(
-            host=url.host or "127.0.0.1",
-            port=url.port or 5432,
-            user=url.username or "postgres",
-            password=url.password,
-            dbname=url.database,
-            application_name="vigie",
-        )
+        return psycopg2.connect(**self.target.psycopg2_kwargs(), application_name="vigie")
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:

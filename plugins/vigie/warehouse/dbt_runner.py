@@ -1,6 +1,10 @@
 """Running dbt in-process with the environment the profile reads, and checking the sources'
 freshness with it.
 
+The warehouse is the one the loaders write (:meth:`vigie.settings.Settings.warehouse_target`:
+the Airflow connection ``vigie_warehouse``, else ``VIGIE_WAREHOUSE_URL``), resolved once per
+dbt run, inside the task; its password reaches dbt as an environment variable of the run only.
+
 dbt is imported when it runs, not with the module: importing it costs seconds.
 """
 
@@ -14,18 +18,23 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from vigie.settings import Settings
+from vigie.settings import Settings, WarehouseTarget
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def dbt_environment(settings: Settings) -> Iterator[None]:
-    """Expose the settings to dbt's ``env_var()`` for the duration of a run."""
-    saved = {k: os.environ.get(k) for k in settings.dbt_env()}
-    os.environ.update(settings.dbt_env())
+def dbt_environment(
+    settings: Settings, target: WarehouseTarget | None = None
+) -> Iterator[WarehouseTarget]:
+    """Expose the settings and the warehouse (``target``, resolved when not given) to dbt's
+    ``env_var()`` for the duration of a run; yields the warehouse."""
+    target = target or settings.warehouse_target()
+    env = settings.dbt_env(target)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
-        yield
+        yield target
     finally:
         for key, value in saved.items():
             if value is None:
@@ -40,9 +49,9 @@ def run_dbt(args: list[str], settings: Settings) -> None:
 
     project = str(settings.dbt_project_dir)
     options = ["--project-dir", project, "--profiles-dir", project]
-    full = [*args, *options, "--target", settings.warehouse_kind]
-    with dbt_environment(settings):
-        result = dbtRunner().invoke(full)
+    with dbt_environment(settings) as target:
+        log.info("dbt %s on %s", args[0] if args else "", target.display)
+        result = dbtRunner().invoke([*args, *options, "--target", target.kind])
     if not result.success:
         raise RuntimeError(f"dbt {' '.join(args)} failed: {result.exception or 'see the log'}")
 
@@ -50,13 +59,6 @@ def run_dbt(args: list[str], settings: Settings) -> None:
 # --- Source freshness: the rules of the sources' yml, checked (information, never a failure) ---
 
 FRESHNESS_TABLE = "audit.source_freshness"
-FRESHNESS_DDL = (
-    "CREATE SCHEMA IF NOT EXISTS audit",
-    f"""CREATE TABLE IF NOT EXISTS {FRESHNESS_TABLE} (
-        source_name VARCHAR NOT NULL, table_name VARCHAR NOT NULL, loaded_at_field VARCHAR,
-        warn_after VARCHAR, error_after VARCHAR, status VARCHAR NOT NULL,
-        status_since TIMESTAMP WITH TIME ZONE NOT NULL)""",
-)
 _COMPARED = ("loaded_at_field", "warn_after", "error_after", "status")
 
 
@@ -82,7 +84,8 @@ def source_freshness(settings: Settings) -> list[dict[str, Any]]:
     from vigie.warehouse.build_selection import source_tables
     from vigie.warehouse.connection import Warehouse
 
-    with Warehouse(settings).transaction() as tx:
+    warehouse = Warehouse(settings)
+    with warehouse.transaction() as tx:
         present = set(tx.fetchall("SELECT table_schema, table_name FROM information_schema.tables"))
     selected = [
         f"source:{t.source}.{t.table}"
@@ -93,8 +96,8 @@ def source_freshness(settings: Settings) -> list[dict[str, Any]]:
         return []
     project = str(settings.dbt_project_dir)
     args = ["source", "freshness", "--select", *selected, "--project-dir", project]
-    args += ["--profiles-dir", project, "--target", settings.warehouse_kind]
-    with dbt_environment(settings):
+    args += ["--profiles-dir", project, "--target", warehouse.kind]
+    with dbt_environment(settings, warehouse.target):
         result = dbtRunner().invoke(args)
     outcome: Any = result.result  # a FreshnessResult, or None when dbt could not run
     if outcome is None:
@@ -128,11 +131,12 @@ def record_source_freshness(settings: Settings, rows: list[dict[str, Any]]) -> b
     import pandas as pd
 
     from vigie.warehouse.connection import Warehouse
+    from vigie.warehouse.migrations import migrate_warehouse
 
     now = datetime.now(UTC)
-    with Warehouse(settings).transaction() as tx:
-        for statement in FRESHNESS_DDL:
-            tx.execute(statement)
+    warehouse = Warehouse(settings)
+    migrate_warehouse(warehouse)  # the table is the schema's (migration 2)
+    with warehouse.transaction() as tx:
         columns = ["source_name", "table_name", *_COMPARED, "status_since"]
         previous = {
             (r[0], r[1]): dict(zip(columns, r, strict=True))

@@ -18,17 +18,15 @@ import os
 import shutil
 import sys
 
-from sqlalchemy.engine import make_url
-
 from vigie.settings import Settings, get_settings, use_demo_when_alone
 
 READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
 
 
 def postgres_url(settings: Settings) -> str:
-    """The warehouse URL as libpq reads it (no SQLAlchemy driver suffix), password included."""
-    url = make_url(settings.warehouse_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+    """The warehouse URL as libpq reads it (no SQLAlchemy driver suffix), password included:
+    the ``vigie_warehouse`` connection's, else ``VIGIE_WAREHOUSE_URL``'s."""
+    return settings.warehouse_target().url(hide_password=False)
 
 
 def client_command(settings: Settings, psql: str | None = None) -> tuple[list[str], dict[str, str]]:
