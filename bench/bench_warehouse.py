@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -42,6 +43,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +54,8 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "build_warehouse"
 POOL = "vigie_warehouse"
+PRODUCER_TASK_ID = "dbt_producer_watcher"
+WEEK_VARIANT = "cosmos_watcher"  # the mode that builds only what changed
 # variant name -> VIGIE_COSMOS_EXECUTION_MODE
 VARIANTS = {
     "cosmos_local": "local",
@@ -276,11 +280,80 @@ def _profile(tis: list[dict]) -> dict[str, Any]:
     }
 
 
-def airflow_refresh(settings: Any, home: Path, mode: str, runs: int = 1) -> dict[str, Any]:
+def _trigger_and_wait(airflow: _Airflow, conf: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One triggered run of the DAG (``conf`` as the trigger form's) and its figures."""
+    peak = [airflow.tree_rss_mb()]
+    done = threading.Event()
+
+    def sample(peak: list[float] = peak, done: threading.Event = done) -> None:
+        while not done.wait(0.5):
+            peak.append(airflow.tree_rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    clicked = time.perf_counter()
+    body: dict[str, Any] = {"logical_date": None, "conf": conf or {}}
+    run = airflow.api("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", body)
+    run_id = run["dag_run_id"]
+    quoted = urllib.request.quote(run_id, safe="")
+    run_deadline = time.monotonic() + RUN_TIMEOUT_S
+    while True:
+        run = airflow.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}")
+        if run["state"] in ("success", "failed"):
+            wall = time.perf_counter() - clicked
+            break
+        if time.monotonic() > run_deadline:
+            wall = float("nan")
+            break
+        time.sleep(1)  # the API server serves the run itself: poll gently
+    done.set()
+    sampler.join()
+    tis = airflow.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances?limit=500")[
+        "task_instances"
+    ]
+    start, end = _ts(run.get("start_date")), _ts(run.get("end_date"))
+    return {
+        "state": run["state"],
+        "run_s": round(end - start, 2) if start and end else None,
+        "wall_s": round(wall, 2),
+        "peak_mem_mb": round(max(peak)),
+        "profile": _profile(tis),
+        "plan": _producer_plan(airflow, quoted),
+    }
+
+
+def _producer_plan(airflow: _Airflow, quoted_run_id: str) -> dict[str, Any] | None:
+    """What the WATCHER producer returned: the build's plan and whether dbt ran (None for the
+    other modes, or a failed producer)."""
+    path = (
+        f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted_run_id}/taskInstances/"
+        f"{PRODUCER_TASK_ID}/xcomEntries/return_value"
+    )
+    try:
+        value = airflow.api("GET", path)["value"]
+    except (urllib.error.HTTPError, KeyError):
+        return None
+    value = json.loads(value) if isinstance(value, str) else value
+    return value if isinstance(value, dict) else None
+
+
+def airflow_refresh(
+    settings: Any,
+    home: Path,
+    mode: str,
+    runs: int = 1,
+    new_week: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Trigger ``build_warehouse`` ``runs`` times under a real scheduler; the last run's figures.
 
+    Each of these runs asks for a full refresh (the DAG's ``full_refresh`` param): the WATCHER
+    producer would otherwise build nothing from the second run on, no source having changed.
     More than one run shows the warm figure (a deployment's scheduler is long-lived); the
     first one is reported beside it.
+
+    ``new_week`` (WATCHER mode): then, under the same scheduler, a run with no new file (the
+    producer runs no dbt), ``new_week()`` lands and loads a week of files, and a run builds
+    what it changed; both reported under ``week`` beside the full refresh.
     """
     with _Airflow(home, settings, mode) as airflow:
         pool = {"name": POOL, "slots": 1, "description": "DuckDB single writer"}
@@ -297,53 +370,61 @@ def airflow_refresh(settings: Any, home: Path, mode: str, runs: int = 1) -> dict
         if dag.get("has_import_errors"):
             raise RuntimeError(f"{DAG_ID} has import errors; see {home}")
         airflow.api("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False})
-        results = []
-        for _ in range(runs):
-            peak = [airflow.tree_rss_mb()]
-            done = threading.Event()
-
-            def sample(peak: list[float] = peak, done: threading.Event = done) -> None:
-                while not done.wait(0.5):
-                    peak.append(airflow.tree_rss_mb())
-
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            clicked = time.perf_counter()
-            run = airflow.api("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None})
-            run_id = run["dag_run_id"]
-            quoted = urllib.request.quote(run_id, safe="")
-            run_deadline = time.monotonic() + RUN_TIMEOUT_S
-            while True:
-                run = airflow.api("GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}")
-                if run["state"] in ("success", "failed"):
-                    wall = time.perf_counter() - clicked
-                    break
-                if time.monotonic() > run_deadline:
-                    wall = float("nan")
-                    break
-                time.sleep(1)  # the API server serves the run itself: poll gently
-            done.set()
-            sampler.join()
-            tis = airflow.api(
-                "GET", f"/api/v2/dags/{DAG_ID}/dagRuns/{quoted}/taskInstances?limit=500"
-            )["task_instances"]
-            start, end = _ts(run.get("start_date")), _ts(run.get("end_date"))
-            results.append(
-                {
-                    "state": run["state"],
-                    "run_s": round(end - start, 2) if start and end else None,
-                    "wall_s": round(wall, 2),
-                    "peak_mem_mb": round(max(peak)),
-                    "profile": _profile(tis),
-                }
-            )
+        results = [_trigger_and_wait(airflow, {"full_refresh": True}) for _ in range(runs)]
+        week: dict[str, Any] | None = None
+        if new_week is not None and results[-1]["state"] == "success":
+            unchanged = _trigger_and_wait(airflow)
+            landed = new_week()
+            changed = _trigger_and_wait(airflow)
+            week = {"no_new_file": unchanged, "new_week": changed, "landed": landed}
     # Best of the warm runs, as the baseline is the best of its runs: on a shared two-core
     # machine either side only ever loses time to its neighbours. Every run is reported.
     warm = [r for r in results[1:] if r["state"] == "success" and r["run_s"]] or results[-1:]
     best = dict(min(warm, key=lambda r: r["run_s"] or float("inf")))
     best["first_run_s"] = results[0]["run_s"]
     best["runs_s"] = [r["run_s"] for r in results]
+    best["week"] = week
     return best
+
+
+def land_new_week(settings: Any, factor: int = 1, seed: int = 98) -> dict[str, Any]:
+    """A week of new files, loaded as the ingestion DAGs load them; what landed and how long
+    the loads took.
+
+    The same week as ``bench/run.py``'s flow: 3 prefectures resend this year's export (with
+    ``factor`` times the actions, as the scale's), 5 association reports arrive. ``seed``
+    differs from the flow's week so that the files are new to a warehouse that loaded it.
+    """
+    import shutil
+
+    from vigie import tasks
+    from vigie.demo.sample_associations import write_association_sample
+    from vigie.demo.sample_prefectures import write_sample
+    from vigie.ingest import association_loader
+    from vigie.reference.geography import load_reference
+
+    landing = Path(settings.landing_url)
+    year = date.today().year
+    codes = load_reference().departements["code_departement"].tolist()
+    sample = write_sample(landing, seed=seed, departements=codes[:3], years=[year], scale=factor)
+    now = time.time()
+    for path in sample.files:  # arrived after the first exports: they supersede them
+        os.utime(path, (now, now))
+    scratch = landing.parent / f"new_associations_{seed}"
+    new = write_association_sample(scratch, seed=seed, year=year)
+    for path in sorted(new.files)[:5]:
+        target = landing / path.relative_to(scratch)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    shutil.rmtree(scratch)
+    started = time.perf_counter()
+    tasks.ingest_prefectures(f"bench-week-{seed}", settings)
+    association_loader.run(f"bench-week-{seed}", settings)
+    return {
+        "prefecture_files": len(sample.files),
+        "association_files": min(5, len(new.files)),
+        "ingest_s": round(time.perf_counter() - started, 2),
+    }
 
 
 def marts_rows(settings: Any) -> int | None:
@@ -372,6 +453,8 @@ def measure(
     scale: str,
     variants: tuple[str, ...] | None = None,
     runs: int | None = None,
+    full_ingest_s: float | None = None,
+    week: bool = True,
 ) -> list[dict]:
     """Baseline ``dbt build`` and the Airflow refresh per execution mode, one row per mode.
 
@@ -380,6 +463,12 @@ def measure(
     (triggered runs per Airflow) to ``VIGIE_BENCH_WAREHOUSE_RUNS`` or 3: the first one pays
     the triggerer's one-time start of its execution API client (~5 s of CPU); the fastest of
     the others is kept, every one reported.
+
+    With ``week`` and the :data:`WEEK_VARIANT` measured, two more rows (:func:`week_rows`): a
+    DAG run with no new file, and one after a week of new files (:func:`land_new_week`, at
+    ``scale``'s factor), each against the full refresh under the same scheduler; with
+    ``full_ingest_s`` (the loads of the whole sample), the week's loads and run against the
+    whole loads and a full refresh too: the weekly flow through the DAG.
     """
     if variants is None:
         env = os.environ.get("VIGIE_BENCH_WAREHOUSE_VARIANTS", "")
@@ -390,11 +479,20 @@ def measure(
     engine = settings.warehouse_kind
     target = work_dir / f"{engine}_dbt_target"
     baselines = [baseline_dbt_build(settings, target), baseline_dbt_build(settings, target)]
+    # The week at the scale's size: x10's resends carry 10 times the actions.
+    factor = int(scale[1:]) if scale[:1] == "x" and scale[1:].isdigit() else 1
     rows = []
-    for variant in variants:
+    # The week's variant last: its new files must not change the data the others build.
+    for variant in sorted(variants, key=lambda v: v == WEEK_VARIANT and week):
         mode = VARIANTS[variant]
+        landing_week = (
+            functools.partial(land_new_week, settings, factor)
+            if week and variant == WEEK_VARIANT
+            else None
+        )
         try:
-            result = airflow_refresh(settings, work_dir / f"{engine}_{variant}", mode, runs)
+            home = work_dir / f"{engine}_{variant}"
+            result = airflow_refresh(settings, home, mode, runs, landing_week)
         except Exception as exc:  # one mode failing must not hide the others
             result = {
                 "state": f"error: {exc}",
@@ -419,17 +517,85 @@ def measure(
                 "profile": result["profile"],
             }
         )
+        if result.get("week"):
+            rows += week_rows(result, engine, scale, full_ingest_s)
     baselines.append(baseline_dbt_build(settings, target))
     baseline = min(baselines)
     for row in rows:
+        if row["stage"] != "warehouse_refresh":
+            continue  # the week's rows compare with the DAG's full refresh
         row["baseline_s"] = round(baseline, 2)
         row["baselines_s"] = [round(b, 2) for b in baselines]
         row["ratio"] = round(row["time_s"] / baseline, 2) if row["time_s"] else None
     return rows
 
 
-def load_sample(settings: Any, landing: Path, seed: int = 20170410) -> None:
-    """The national sample into ``landing``, then its raw tables into the warehouse."""
+def week_rows(
+    result: dict[str, Any], engine: str, scale: str, full_ingest_s: float | None
+) -> list[dict]:
+    """The DAG's runs after the full refresh: no new file, then a week of new files.
+
+    Each against the full refresh under the same scheduler (``result``'s best warm run). The
+    new week's row also carries ``flow_ratio``, the week's loads plus its run against the whole
+    sample's loads plus a full refresh, when ``full_ingest_s`` is known: what ``make bench``'s
+    weekly flow compares, with the warehouse step a DAG run under the scheduler.
+    """
+    week = result["week"]
+    full_s = result["run_s"] if result["state"] == "success" else None
+    rows = []
+    for key, variant in (
+        ("new_week", "one new week (DAG run, cosmos_watcher)"),
+        ("no_new_file", "no new file (DAG run, cosmos_watcher)"),
+    ):
+        run = week[key]
+        plan = run.get("plan") or {}
+        ok = run["state"] == "success"
+        time_s = run["run_s"] if ok else None
+        row: dict[str, Any] = {
+            "stage": "warehouse DAG week",
+            "variant": variant,
+            "engine": engine,
+            "scale": scale,
+            "time_s": time_s,
+            "wall_s": run["wall_s"],
+            "state": run["state"],
+            "baseline_s": full_s,
+            "baseline": "full refresh, DAG run under the same scheduler",
+            "ratio": round(time_s / full_s, 3) if time_s and full_s else None,
+            "dbt_ran": plan.get("dbt_ran"),
+            "plan": plan,
+            "rows": None,
+            "peak_mem_mb": run["peak_mem_mb"],
+            "profile": run["profile"],
+        }
+        note = (
+            f"dbt {'ran' if plan.get('dbt_ran') else 'did not run'}: {plan.get('mode')} "
+            f"({plan.get('reason')}); tasks {json.dumps(run['profile'].get('states'))}"
+        )
+        if key == "new_week":
+            landed = week["landed"]
+            ingest = landed.get("ingest_s") or 0.0
+            note += (
+                f"; new files: {landed.get('prefecture_files')} prefecture, "
+                f"{landed.get('association_files')} association, loaded in {ingest:.1f} s"
+            )
+            if time_s and full_s and full_ingest_s:
+                row["flow_ratio"] = round((ingest + time_s) / (full_ingest_s + full_s), 3)
+                row["flow_s"] = round(ingest + time_s, 2)
+                row["flow_baseline_s"] = round(full_ingest_s + full_s, 2)
+                note += (
+                    f"; weekly flow through the DAG (loads + run): {ingest + time_s:.1f} s vs "
+                    f"{full_ingest_s + full_s:.1f} s for the whole loads and a full refresh = "
+                    f"{row['flow_ratio']:.1%}"
+                )
+        row["note"] = note
+        rows.append(row)
+    return rows
+
+
+def load_sample(settings: Any, landing: Path, seed: int = 20170410) -> float:
+    """The national sample into ``landing``, then its raw tables into the warehouse; the
+    loads' seconds (the full refresh's share before dbt, for the weekly flow's ratio)."""
     from vigie import tasks
     from vigie.demo.sample_associations import write_association_sample
     from vigie.demo.sample_police import generate_indicators, write_police_csv
@@ -439,10 +605,12 @@ def load_sample(settings: Any, landing: Path, seed: int = 20170410) -> None:
     write_sample(landing, seed=seed)
     write_association_sample(landing, seed=seed)
     write_police_csv(landing, generate_indicators(42, date.today()))
+    started = time.perf_counter()
     tasks.refresh_reference(settings)
     tasks.ingest_prefectures("bench", settings)
     police_loader.run_csv("bench", settings)
     association_loader.run("bench", settings)
+    return time.perf_counter() - started
 
 
 def _print(rows: list[dict]) -> None:
@@ -455,10 +623,13 @@ def _print(rows: list[dict]) -> None:
         print(
             f"{r['engine']:<9}{r['variant']:<24}{str(r['state'])[:8]:<9}"
             f"{r['time_s'] or float('nan'):>8.1f}{r['wall_s'] or float('nan'):>8.1f}"
-            f"{r['baseline_s']:>8.1f}{r['ratio'] or float('nan'):>7.2f}{p.get('tasks', 0):>7}"
+            f"{r['baseline_s'] or float('nan'):>8.1f}{r['ratio'] or float('nan'):>7.2f}"
+            f"{p.get('tasks', 0):>7}"
             f"{p.get('sum_task_s') or float('nan'):>11.1f}"
             f"{p.get('covered_s') or float('nan'):>10.1f}{r['peak_mem_mb'] or 0:>9}"
         )
+        if r.get("note"):
+            print(f"    {r['note']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -472,8 +643,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-duckdb", action="store_true", help="PostgreSQL only")
     parser.add_argument("--runs", type=int, default=3, help="triggered runs per Airflow")
     parser.add_argument("--work-dir", help="keep the Airflow homes and logs here")
+    parser.add_argument(
+        "--no-week",
+        action="store_true",
+        help=f"skip the {WEEK_VARIANT} runs with no new file and with a new week of files",
+    )
     args = parser.parse_args(argv)
     variants = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    week = not args.no_week
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("VIGIE_GX_VALIDATE", "false")
 
@@ -496,13 +673,17 @@ def main(argv: list[str] | None = None) -> int:
             if server is None:
                 env["VIGIE_WAREHOUSE_URL"] = f"duckdb:///{base / 'warehouse.duckdb'}"
                 settings = load_settings(env)
-                load_sample(settings, base / "landing")
-                rows += measure(settings, base / "runs", "national", variants, args.runs)
+                loads = load_sample(settings, base / "landing")
+                rows += measure(
+                    settings, base / "runs", "national", variants, args.runs, loads, week
+                )
             else:
                 with scratch_postgres(server) as url:
                     settings = load_settings({**env, "VIGIE_WAREHOUSE_URL": url})
-                    load_sample(settings, base / "landing")
-                    rows += measure(settings, base / "runs", "national", variants, args.runs)
+                    loads = load_sample(settings, base / "landing")
+                    rows += measure(
+                        settings, base / "runs", "national", variants, args.runs, loads, week
+                    )
             _print(rows)
         print()
         _print(rows)

@@ -13,6 +13,7 @@ import pytest
 from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
 from vigie.orchestration.cosmos_watcher import NodeStatusBoard, _without_resource_types
 from vigie.orchestration.cosmos_watcher_trigger import BuildSnapshot, decide
+from vigie.settings import SOURCE_TREE_ROOT
 
 from tests.conftest import make_settings
 
@@ -59,6 +60,53 @@ def test_a_cleared_task_waits_for_the_producer_then_reruns_its_model_on_a_worker
 def test_a_skipped_producer_hands_the_model_to_a_worker() -> None:
     event = decide(_snapshot("skipped"), MODEL, 0, False, try_number=1)
     assert event.payload["reason"] == "producer_skipped"
+
+
+@pytest.mark.parametrize("state", ["running", "success", "failed"])
+def test_a_model_the_build_left_out_is_skipped_at_once_whatever_the_build_does(state) -> None:
+    """The producer builds only what changed and publishes the models it selected: the others'
+    tasks end skipped, neither waiting for the build nor failing with it."""
+    left_out = BuildSnapshot(state, {OTHER: "error"}, selected=frozenset({OTHER}))
+    assert isinstance(decide(left_out, MODEL, 3, False, try_number=1), TaskSkippedEvent)
+    nothing = BuildSnapshot(state, selected=frozenset())
+    assert isinstance(decide(nothing, MODEL, 0, False, try_number=1), TaskSkippedEvent)
+
+
+def test_a_selected_model_still_waits_for_dbt_and_a_cleared_one_still_reruns() -> None:
+    running = BuildSnapshot("running", {MODEL: "success"}, selected=frozenset({MODEL}))
+    assert decide(running, MODEL, 3, False, try_number=1) is None  # its tests still running
+    failed = BuildSnapshot("failed", {}, selected=frozenset({MODEL}))
+    assert isinstance(decide(failed, MODEL, 0, False, try_number=1), TaskFailedEvent)
+    cleared = BuildSnapshot("success", selected=frozenset())
+    event = decide(cleared, MODEL, 0, False, try_number=2)
+    assert event is not None and event.payload["reason"] == "producer_skipped"
+
+
+def test_the_board_publishes_the_builds_selection_only_when_there_is_one() -> None:
+    assert "selected" not in NodeStatusBoard({}).snapshot()
+    board = NodeStatusBoard({}, frozenset({OTHER, MODEL}), "changed build: changed: x")
+    assert board.snapshot()["selected"] == sorted([MODEL, OTHER])
+    assert board.snapshot()["plan"] == "changed build: changed: x"
+    assert NodeStatusBoard({}, frozenset()).snapshot()["selected"] == []
+
+
+def test_a_changed_source_selects_its_models_and_everything_downstream_only() -> None:
+    from vigie.warehouse.build_selection import BuildPlan, SourceTable, selected_models
+
+    manifest = SOURCE_TREE_ROOT / "dbt_project" / "target" / "manifest.json"
+    reports = SourceTable("associations", "association_reports", "raw", "association_reports")
+    plan = BuildPlan("changed", "changed: associations", "x", {}, (reports,))
+    selected = selected_models(plan, manifest)
+    assert selected is not None
+    assert {
+        "model.vigie.stg_associations__reports",
+        "model.vigie.dim_structure",
+        "model.vigie.association_activity",
+    } <= selected
+    assert "model.vigie.dim_departement" not in selected
+    assert all(node.startswith("model.") for node in selected)
+    assert selected_models(BuildPlan("full", "", "x", {}), manifest) is None
+    assert selected_models(BuildPlan("nothing", "", "x", {}), manifest) == frozenset()
 
 
 def test_cosmos_test_filters_are_dropped_from_the_producer_so_dbt_build_runs_the_tests() -> None:

@@ -3,12 +3,15 @@
 ``VIGIE_COSMOS_EXECUTION_MODE`` (read when the DAG file is parsed) picks one of:
 
 - ``watcher`` (default): Cosmos's WATCHER mode made cheap (:mod:`vigie.orchestration.
-  cosmos_watcher`): one ``dbt build`` of the whole project in the producer task (the only task
-  in the ``vigie_warehouse`` pool) and one task per model, covering the model and its tests,
-  that starts and ends in the triggerer as dbt reports them: no worker process per model. A
-  model whose build or tests failed fails with dbt's message, what dbt skipped after it is
-  skipped; clearing a task re-runs its model alone (Cosmos's fallback, in the pool). Needs a
-  scheduler and a triggerer.
+  cosmos_watcher`): one ``dbt build`` in the producer task (the only task in the
+  ``vigie_warehouse`` pool) of what changed since the last build (whole on a first build, a
+  project change or the run's ``full_refresh`` param; none when no source changed:
+  :mod:`vigie.warehouse.build_selection`) and one task per model, covering the model and its
+  tests, that starts and ends in the triggerer as dbt reports them: no worker process per
+  model. A model whose build or tests failed fails with dbt's message, what dbt skipped after
+  it is skipped, a model the build left out is skipped; clearing a task re-runs its model
+  alone (Cosmos's fallback, in the pool). Needs a scheduler and a triggerer. The other modes
+  build the whole project every run.
 - ``watcher_stock``: Cosmos's WATCHER mode as shipped (one XCom per dbt event, sensors that
   start on workers); kept to measure against.
 - ``watcher_batched``: ``watcher_stock`` with the sensors starting once the producer has

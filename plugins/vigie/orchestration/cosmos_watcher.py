@@ -11,18 +11,21 @@ measures it; docs/performance.md has the figures), because:
 2. every sensor starts in a worker process to defer, and comes back to one to finish: two
    process starts per task, on a machine of a few cores.
 
-:func:`speed_up_watcher` keeps Cosmos's rendering (tasks, names, lineage, fallbacks) and changes
-the transport: the producer (:class:`LeanProducerWatcherOperator`) publishes all terminal
-statuses in one XCom, at most every :data:`PUBLISH_INTERVAL_S` and once at the end; sensors start
-and end in the triggerer (:mod:`vigie.orchestration.cosmos_watcher_trigger`). Cosmos picks the
-producer's class by name from the execution mode, with no hook to supply one: the producer's
-class is swapped for a subclass that only overrides how the dbt runner's events are handled.
+:func:`speed_up_watcher` keeps Cosmos's rendering (tasks, names, lineage, fallbacks), makes the
+producer build only what changed since the last successful build (a ``nothing`` plan runs no
+dbt; the tasks of the models left out end skipped) and changes the transport: the producer
+(:class:`LeanProducerWatcherOperator`) publishes all terminal statuses in one XCom, at most
+every :data:`PUBLISH_INTERVAL_S` and once at the end; sensors start and end in the triggerer
+(:mod:`vigie.orchestration.cosmos_watcher_trigger`). Cosmos picks the producer's class by name
+from the execution mode, with no hook to supply one: the producer's class is swapped for a
+subclass that plans the build and overrides how the dbt runner's events are handled.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -52,11 +55,20 @@ MESSAGE_MAX_CHARS = 2000
 class NodeStatusBoard:
     """Terminal statuses of one ``dbt build``, fed by dbt's event callback (any thread)."""
 
-    def __init__(self, tests_per_model: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        tests_per_model: dict[str, list[str]],
+        selected: frozenset[str] | None = None,
+        plan: str = "",
+    ) -> None:
         self._lock = threading.Lock()
         self._nodes: dict[str, str] = {}
         self._messages: dict[str, str] = {}
         self._tests_per_model = {m: list(t) for m, t in tests_per_model.items() if t}
+        # The models this build runs (None: all) and why, published with the statuses so the
+        # tasks of the models left out end skipped at once.
+        self._selected = None if selected is None else sorted(selected)
+        self._plan = plan
         self.version = 0
 
     def on_event(self, event: Any) -> None:
@@ -78,8 +90,9 @@ class NodeStatusBoard:
                 self._messages[unique_id] = message[:MESSAGE_MAX_CHARS]
             self.version += 1
 
-    def snapshot(self) -> dict[str, dict[str, str]]:
-        """What the triggers read: nodes, each tested model's aggregate, failure messages.
+    def snapshot(self) -> dict[str, Any]:
+        """What the triggers read: nodes, each tested model's aggregate, failure messages, and
+        the build's selection (``selected``: model ids, absent for a whole build; ``plan``).
 
         A model's tests ``fail`` once all have ended and one failed, ``pass`` once all have
         ended and none failed: a relationship test dbt skipped because the *other* model it
@@ -97,7 +110,12 @@ class NodeStatusBoard:
                 failed = [t for t in test_ids if t in messages]
                 if failed:
                     messages.setdefault(model, "; ".join(messages[t] for t in failed))
-        return {"nodes": nodes, "tests": tests, "messages": messages}
+        out: dict[str, Any] = {"nodes": nodes, "tests": tests, "messages": messages}
+        if self._selected is not None:
+            out["selected"] = self._selected
+        if self._plan:
+            out["plan"] = self._plan
+        return out
 
 
 def _blame_failed_unit_tests(nodes: dict[str, str], messages: dict[str, str]) -> None:
@@ -133,6 +151,7 @@ class StatusPublisher:
         self._thread = threading.Thread(target=self._run, name="vigie-status-publisher")
 
     def __enter__(self) -> StatusPublisher:
+        self.publish()  # the selection first: the tasks of the models left out end at once
         self._thread.start()
         return self
 
@@ -149,6 +168,7 @@ class StatusPublisher:
                 log.exception("could not publish the dbt statuses; retrying")
 
     def publish(self) -> None:
+        """Push the board's snapshot if it changed since the last push."""
         version = self._board.version
         if version == self._sent:
             return
@@ -159,9 +179,62 @@ class StatusPublisher:
 
 
 class LeanProducerWatcherOperator(DbtProducerWatcherOperator):
-    """Cosmos's producer, publishing statuses through :class:`StatusPublisher` only."""
+    """Cosmos's producer, building only what changed and publishing statuses through
+    :class:`StatusPublisher` only.
+
+    Before dbt runs it plans the build (:func:`vigie.warehouse.build_selection.plan_build`):
+    ``full`` runs the whole ``dbt build`` (no build recorded, the project or dbt changed, or a
+    full refresh asked with the run's ``full_refresh`` param), ``changed`` the changed sources
+    and everything downstream, ``nothing`` no dbt at all. The models it selected go out with
+    the statuses, so the others' tasks end skipped; the build is recorded only once dbt
+    succeeded, so a failed build is run again by the next one.
+    """
 
     _dbt_runner_callbacks: list[Callable[..., Any]] | None  # Cosmos's, set by its __init__
+    # Set by execute() for run_dbt_runner(): the models this build runs (None: all) and why.
+    _selected_models: frozenset[str] | None = None
+    _plan_reason: str = ""
+
+    def execute(self, context: Any, **kwargs: Any) -> Any:  # Airflow's Context
+        """Plan, then Cosmos's ``dbt build`` of the plan's selection (or none), then record."""
+        from vigie.settings import get_settings
+        from vigie.warehouse import build_selection
+
+        if getattr(context["ti"], "try_number", 1) > 1:
+            return super().execute(context, **kwargs)  # Cosmos skips a retried producer
+        settings = get_settings()
+        full = full_refresh_asked(context)
+        plan = build_selection.plan_build(settings, full=full)
+        manifest = settings.dbt_project_dir / "target" / "manifest.json"
+        self._selected_models = build_selection.selected_models(plan, manifest)
+        self._plan_reason = f"{plan.mode} build: {plan.reason}"
+        log.info("warehouse build: %s (%s)", plan.mode, plan.reason)
+        if plan.mode == "nothing":
+            log.info(
+                "no dbt run: no source changed since the last build; every model's task ends "
+                "skipped (trigger with full_refresh to rebuild everything)"
+            )
+            board = NodeStatusBoard({}, self._selected_models, self._plan_reason)
+            StatusPublisher(context["ti"], board, PUBLISH_INTERVAL_S).publish()
+            return {**plan.as_dict(), "dbt_ran": False}
+        if plan.mode == "changed":
+            self.select = plan.selectors
+            excluded = [
+                flag
+                for kind in plan.excluded_resource_types
+                for flag in ("--exclude-resource-type", kind)
+            ]
+            flags: list[str] = list(getattr(self, "dbt_cmd_flags", None) or [])
+            self.dbt_cmd_flags = [*flags, *excluded]
+            log.info(
+                "dbt build --select %s: %d of the project's models",
+                " ".join(plan.selectors),
+                len(self._selected_models or ()),
+            )
+        started = time.perf_counter()
+        super().execute(context, **kwargs)  # raises if dbt failed: nothing recorded then
+        build_selection.record_build(settings, plan, time.perf_counter() - started)
+        return {**plan.as_dict(), "dbt_ran": True}
 
     def run_dbt_runner(
         self, command: list[str], env: dict[str, str], cwd: str, **kwargs: Any
@@ -169,7 +242,7 @@ class LeanProducerWatcherOperator(DbtProducerWatcherOperator):
         context = kwargs.get("context")
         if context is None or context.get("_check_source_freshness"):
             return super().run_dbt_runner(command, env, cwd, **kwargs)
-        board = NodeStatusBoard(self.tests_per_model)
+        board = NodeStatusBoard(self.tests_per_model, self._selected_models, self._plan_reason)
         callbacks = list(self._dbt_runner_callbacks or [])
         self._dbt_runner_callbacks = [*callbacks, board.on_event]
         try:
@@ -178,6 +251,19 @@ class LeanProducerWatcherOperator(DbtProducerWatcherOperator):
                 return DbtLocalBaseOperator.run_dbt_runner(self, command, env, cwd, **kwargs)
         finally:
             self._dbt_runner_callbacks = callbacks
+
+
+def full_refresh_asked(context: Any) -> bool:
+    """Whether the run asks for a whole build: the DAG's ``full_refresh`` param, which a
+    trigger's conf sets (``{"full_refresh": true}``)."""
+    params = context.get("params") or {}
+    value = params.get("full_refresh")
+    if value is None:
+        dag_run = context.get("dag_run")
+        value = (getattr(dag_run, "conf", None) or {}).get("full_refresh")
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
 
 
 def speed_up_watcher(dag: Any, poke_interval: float = POKE_INTERVAL_S) -> None:

@@ -11,8 +11,10 @@ made the Airflow run many times a plain ``dbt build``. Here:
   interval, whatever the number of models) in the triggerer's event loop;
 - the tasks start in the triggerer (``start_from_trigger``) and end there
   (``TaskSuccessEvent`` / ``TaskSkippedEvent`` / ``TaskFailedEvent``): no worker at all for a
-  model dbt built, skipped or failed. Only a retry or a manual clear (``try_number > 1``) goes to a
-  worker, where Cosmos's fallback re-runs the model on its own.
+  model dbt built, skipped or failed, nor for one the build left out (the producer builds only
+  what changed and publishes the models it selected: the others end skipped at once). Only a
+  retry or a manual clear (``try_number > 1``) goes to a worker, where Cosmos's fallback
+  re-runs the model on its own.
 
 Importing this module must stay cheap: the triggerer imports it to load the trigger.
 """
@@ -56,6 +58,10 @@ class BuildSnapshot:
     nodes: dict[str, str] = field(default_factory=dict)
     tests: dict[str, str] = field(default_factory=dict)
     messages: dict[str, str] = field(default_factory=dict)
+    # The models this build runs (None: all, or not published yet) and why: the producer
+    # builds only what changed since the last recorded build (vigie.warehouse.build_selection).
+    selected: frozenset[str] | None = None
+    plan: str = ""
 
 
 def node_status(
@@ -90,8 +96,13 @@ def decide(
         # A retry or a manual clear: once the producer is done, re-run this model on a worker
         # (Cosmos's fallback, through the warehouse pool like any dbt run).
         return TriggerEvent(_FALLBACK_EVENT) if state in PRODUCER_DONE_STATES else None
-    status = node_status(snapshot, unique_id, tests, is_test_sensor)
     label = f"tests of {unique_id}" if is_test_sensor else unique_id
+    if snapshot.selected is not None and unique_id not in snapshot.selected:
+        # Left out of this build (its sources did not change): skipped at once, whatever the
+        # build of the others does.
+        log.info("%s is not in this build (%s): skipped", label, snapshot.plan or "not selected")
+        return TaskSkippedEvent()
+    status = node_status(snapshot, unique_id, tests, is_test_sensor)
     if status in SUCCESS_STATUSES:
         log.info("dbt built %s%s", label, f" and ran its {tests} tests" if tests else "")
         return TaskSuccessEvent()
@@ -186,11 +197,14 @@ class _BuildPoller:
             run_id=run_id, key=STATUS_XCOM_KEY, task_id=producer, dag_id=dag_id, map_index=-1
         )
         value = value or {}
+        selected = value.get("selected")
         return BuildSnapshot(
             producer_state=str(state) if state is not None else None,
             nodes=dict(value.get("nodes") or {}),
             tests=dict(value.get("tests") or {}),
             messages=dict(value.get("messages") or {}),
+            selected=frozenset(selected) if selected is not None else None,
+            plan=str(value.get("plan") or ""),
         )
 
 

@@ -48,7 +48,9 @@ STATE_DDL = (
 )
 PROJECT_PARTS = ("models", "macros", "tests", "dbt_project.yml", "profiles.yml")
 DBT_PACKAGES = ("dbt-core", "dbt-duckdb", "dbt-postgres")
-ABSENT = "absent"
+# A missing source table reads as empty (the models read it through a relation that may be
+# absent): when the migrations create it empty, nothing changed for dbt, nothing is rebuilt.
+ABSENT = "0:0"
 
 
 @dataclass(frozen=True)
@@ -79,17 +81,59 @@ class BuildPlan:
     fingerprints: dict[str, str]
     changed: tuple[SourceTable, ...] = field(default=())
 
+    @property
+    def selectors(self) -> list[str]:
+        """dbt's ``--select`` values of a ``changed`` plan: each changed source and downstream."""
+        return [s.selector for s in self.changed] if self.mode == "changed" else []
+
+    @property
+    def excluded_resource_types(self) -> list[str]:
+        """Unit tests test the code, which a ``changed`` plan knows is unchanged."""
+        return ["unit_test"] if self.mode == "changed" else []
+
     def dbt_args(self) -> list[str]:
         """The ``dbt`` arguments of this plan (empty for ``nothing``)."""
         if self.mode == "full":
             return ["build"]
         if self.mode == "changed":
-            selectors = [s.selector for s in self.changed]
-            return ["build", "--select", *selectors, "--exclude-resource-type", "unit_test"]
+            excluded = [
+                a for t in self.excluded_resource_types for a in ("--exclude-resource-type", t)
+            ]
+            return ["build", "--select", *self.selectors, *excluded]
         return []
 
     def as_dict(self) -> dict:
         return {"mode": self.mode, "reason": self.reason, "changed": [s.key for s in self.changed]}
+
+
+def selected_models(plan: BuildPlan, manifest_path: Path) -> frozenset[str] | None:
+    """The models a plan's ``dbt build`` runs, by unique id; None for all (a ``full`` plan).
+
+    Why: the warehouse DAG has a task per model, and a task whose model the build leaves out
+    must end skipped at once rather than wait for a status dbt will never report. dbt's
+    ``source:x+`` is every descendant of the source in the project's graph, which the
+    manifest's ``child_map`` holds (``dbt ls`` would cost a parse of the project).
+    """
+    if plan.mode == "full":
+        return None
+    if plan.mode == "nothing":
+        return frozenset()
+    children: dict[str, list[str]] = json.loads(manifest_path.read_text())["child_map"]
+    package = _package(children)
+    pending = [f"source.{package}.{s.source}.{s.table}" for s in plan.changed]
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        for child in children.get(node, []):
+            if child not in seen:
+                seen.add(child)
+                pending.append(child)
+    return frozenset(n for n in seen if n.startswith("model."))
+
+
+def _package(children: dict[str, list[str]]) -> str:
+    """The project's package name, as its sources' unique ids spell it."""
+    return next((k.split(".")[1] for k in children if k.startswith("source.")), "vigie")
 
 
 def source_tables(project_dir: Path) -> list[SourceTable]:
@@ -133,7 +177,7 @@ def _row_hash_sum(kind: str) -> str:
 
 
 def fingerprints(tx: Transaction, tables: list[SourceTable]) -> dict[str, str]:
-    """``source.table`` -> ``rows:hashsum`` of its current content (``absent`` if missing)."""
+    """``source.table`` -> ``rows:hashsum`` of its current content (as if empty when missing)."""
     present = {
         (schema, name)
         for schema, name in tx.fetchall(
