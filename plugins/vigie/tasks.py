@@ -248,6 +248,14 @@ def report_quarantine(source: str, loaded: Mapping[str, Any] | None) -> str:
     files = list((loaded or {}).get("quarantined") or [])
     if not files:
         return f"{source}: no file quarantined"
+    # One line per file, full reason, above the traceback Airflow adds: what the log shows first.
+    for quarantined in files:
+        log.error("quarantined: %s: %s", quarantined["file"], quarantined["reason"])
+    log.error(
+        "what to do: read quarantine/%s/<file>.reason.json (or `vigie check FILE`), fix the file "
+        "and drop it in the landing zone again; the other files of this run are loaded",
+        source,
+    )
     named = ", ".join(f"{f['file']} ({str(f['reason']).partition(':')[0]})" for f in files[:10])
     raise AirflowFailException(
         f"{len(files)} {source} file(s) quarantined by this run (the other files loaded): "
