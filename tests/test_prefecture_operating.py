@@ -172,8 +172,18 @@ def test_a_quarantined_file_reaches_the_engineers_within_the_run(settings, rows_
     assert sum("quarantined (fipd)" in w for w in log.warnings()) == 2
     loaded_rows = query_frame(settings, "SELECT count(*) AS n FROM raw.prefecture_fipd_actions")
     assert loaded_rows["n"][0] == len(rows_93)
-    with pytest.raises(AirflowFailException, match=r"2 prefectures file\(s\) quarantined"):
+    with (
+        _Lines() as log,
+        pytest.raises(
+            AirflowFailException, match=r"^quarantined: negatifs_1\.csv .*\(2 prefectures file\(s\)"
+        ),
+    ):
         tasks.report_quarantine("prefectures", loaded)
+    # Each file's whole reason is a line of its own, before the failure's traceback.
+    errors = [r.getMessage() for r in log.records if r.levelno == logging.ERROR]
+    assert [line.split(": ")[1] for line in errors[:2]] == ["negatifs_1.csv", "negatifs_2.csv"]
+    assert errors[2].startswith("what to do: ")
+    assert all("too_many_invalid_rows" in line for line in errors[:2])
     # A run with nothing quarantined sends nothing and ends green.
     assert tasks.load_prefecture_files("run-clean", settings)["quarantined"] == []
     assert len(list((settings.outbox_dir / ENGINEERS_DIR).glob("*.eml"))) == 1

@@ -147,7 +147,8 @@ def main() -> None:
                     "--no-sandbox",
                     "--disable-gpu",
                     f"--user-data-dir={profile}",
-                    "--window-size=1400,900",
+                    # Task pages taller: the log's lines above Airflow's traceback show too.
+                    "--window-size=1400," + ("1500" if name.endswith("-task") else "900"),
                     "--virtual-time-budget=20000",
                     f"--screenshot={OUT / (name + '.png')}",
                     url,

@@ -257,11 +257,11 @@ def report_quarantine(source: str, loaded: Mapping[str, Any] | None) -> str:
         source,
     )
     named = ", ".join(f"{f['file']} ({str(f['reason']).partition(':')[0]})" for f in files[:10])
+    # The last line of the log (where the UI opens it): short, the files first.
     raise AirflowFailException(
-        f"{len(files)} {source} file(s) quarantined by this run (the other files loaded): "
-        f"{named}{', ...' if len(files) > 10 else ''}. Each is in quarantine/{source}/ with "
-        "its .reason.json; the data engineers have the notice; `vigie check FILE` says what "
-        "to fix, then drop the fixed file in the landing zone again."
+        f"quarantined: {named}{', ...' if len(files) > 10 else ''} ({len(files)} {source} "
+        "file(s); the others loaded). Reasons and what to do: the ERROR lines above, "
+        f"quarantine/{source}/*.reason.json, the data engineers' notice."
     )
 
 
