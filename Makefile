@@ -74,9 +74,10 @@ sql:  ## the warehouse in a SQL client, read-only (harlequin; psql on PostgreSQL
 
 SCALES ?= national,x10
 BENCH_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/postgres
-# The warehouse DAG under a real scheduler (3 runs per engine, ~3 min each) at these scales;
+# The warehouse DAG under a real scheduler at these scales (full refreshes, then a run with no
+# new file and a run of a new week; PostgreSQL only where the stages run on it too, national);
 # the slower Cosmos modes run apart: `make bench-warehouse`.
-COSMOS_SCALES ?= national
+COSMOS_SCALES ?= national,x10
 
 bench: install  ## stages vs baselines at SCALES (national,x10; add x100) -> bench/results/
 	@echo "[vigie] benchmarks at $(SCALES) (PostgreSQL: $(BENCH_POSTGRES))"
