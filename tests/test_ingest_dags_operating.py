@@ -14,6 +14,8 @@ state read back from Airflow's database.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import subprocess
@@ -142,7 +144,9 @@ def test_a_quarantined_file_turns_the_run_red_and_the_good_file_loads(
     assert outcome["events"][0]["extra"]["files"] == 1
     assert outcome["events"][0]["extra"]["file_rows"] == len(rows_93)
     notices = list((tmp_path / "outbox" / ENGINEERS_DIR).glob("*.eml"))
-    assert len(notices) == 1 and "negatifs.csv" in notices[0].read_text(encoding="utf-8")
+    assert len(notices) == 1
+    notice = email.message_from_bytes(notices[0].read_bytes(), policy=email.policy.default)
+    assert "negatifs.csv" in notice.get_body(("plain",)).get_content()
     settings = make_settings(tmp_path)
     loads = query_frame(settings, "SELECT source_file_name, status FROM audit.file_loads")
     assert sorted(loads.values.tolist()) == [["bon.csv", "loaded"], ["negatifs.csv", "quarantined"]]

@@ -4,6 +4,8 @@ its asset (DuckDB and PostgreSQL)."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,7 +168,10 @@ def test_a_quarantined_file_reaches_the_engineers_within_the_run(settings, rows_
     assert [f["file"] for f in loaded["quarantined"]] == ["negatifs_1.csv", "negatifs_2.csv"]
     notices = list((settings.outbox_dir / ENGINEERS_DIR).glob("*.eml"))
     assert len(notices) == 1
-    body = notices[0].read_text(encoding="utf-8")
+    notice = email.message_from_bytes(notices[0].read_bytes(), policy=email.policy.default)
+    assert notice["Subject"] == "[Vigie] 2 fichiers des préfectures en quarantaine"
+    body = notice.get_body(("plain",)).get_content()
+    assert body.splitlines()[2].startswith("2 fichiers des préfectures mis en quarantaine")
     assert "negatifs_1.csv" in body and "negatifs_2.csv" in body and "bon.csv" not in body
     assert "too_many_invalid_rows" in body and ".reason.json" in body and "run-notice" in body
     assert sum("quarantined (fipd)" in w for w in log.warnings()) == 2

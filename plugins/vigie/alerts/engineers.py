@@ -83,7 +83,7 @@ def quarantine_notice(since: datetime, settings: Settings | None = None) -> str 
     lines = [
         "Bonjour,",
         "",
-        f"{len(rows)} fichier(s) mis en quarantaine depuis le {since:%d/%m/%Y} :",
+        f"{_files(len(rows))} mis en quarantaine depuis le {since:%d/%m/%Y} :",
         "",
         *(
             f"- {source} : {name} ({reason}), reçu le {received:%d/%m/%Y %H:%M}"
@@ -94,8 +94,26 @@ def quarantine_notice(since: datetime, settings: Settings | None = None) -> str 
         "`vigie check FICHIER` montre ce qu'il faut corriger.",
     ]
     return send_to_engineers(
-        f"[Vigie] {len(rows)} fichier(s) en quarantaine", "\n".join(lines), settings
+        f"[Vigie] {_files(len(rows))} en quarantaine", "\n".join(lines), settings
     )
+
+
+# The sources as the notices name them (the code's names are identifiers, not French).
+SOURCE_LABELS = {
+    "prefectures": "des préfectures",
+    "police_population": "police-population",
+    "associations": "des associations",
+}
+
+
+def _files(count: int) -> str:
+    """« 1 fichier », « 3 fichiers »: French agrees, no « (s) »."""
+    return f"{count} fichier{'s' if count > 1 else ''}"
+
+
+def _files_of(count: int, source: str) -> str:
+    """« 1 fichier des préfectures », « 3 fichiers police-population »."""
+    return f"{_files(count)} {SOURCE_LABELS.get(source, source)}"
 
 
 def run_quarantine_notice(
@@ -114,10 +132,11 @@ def run_quarantine_notice(
     quarantined = [f for f in files if f.get("status") == "quarantined"]
     if not quarantined:
         return None
+    files_of = _files_of(len(quarantined), source)
     lines = [
         "Bonjour,",
         "",
-        f"{len(quarantined)} fichier(s) {source} mis en quarantaine par l'exécution "
+        f"{files_of} mis en quarantaine par l'exécution "
         f"{run_id or '(hors Airflow)'} ; les autres fichiers du lot sont chargés.",
         "",
     ]
@@ -134,5 +153,5 @@ def run_quarantine_notice(
         "`vigie check FICHIER` montre ce qu'il faut corriger ; une fois corrigé, déposez le "
         "fichier à nouveau dans la zone d'atterrissage (README, « Operating Vigie »).",
     ]
-    subject = f"[Vigie] {len(quarantined)} fichier(s) {source} en quarantaine"
+    subject = f"[Vigie] {files_of} en quarantaine"
     return send_to_engineers(subject, "\n".join(lines), settings)
