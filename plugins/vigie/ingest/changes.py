@@ -21,6 +21,7 @@ from datetime import datetime
 
 from vigie.ingest.batches import LIVE_OR_SUPERSEDED
 from vigie.warehouse.connection import Warehouse
+from vigie.warehouse.migrations import migrate_warehouse
 
 
 @dataclass
@@ -66,28 +67,23 @@ def run_changes(
     Run ids repeat across DAGs (two runs due at the same moment share one), hence the source.
     """
     changes = RunChanges()
+    # The audit tables are the schema's (migrations): there whatever the loaders managed to do.
+    migrate_warehouse(warehouse)
     with warehouse.transaction() as tx:
-        tables = {
-            name
-            for (name,) in tx.fetchall(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'audit'"
-            )
-        }
-        if "file_loads" in tables:
-            files, rows = tx.fetchall(
-                "SELECT count(*), coalesce(sum(rows_loaded), 0) FROM audit.file_loads "
-                f"WHERE source = ? AND dag_run_id = ? AND status IN {LIVE_OR_SUPERSEDED}",
-                [source, run_id],
-            )[0]
-            changes.files, changes.file_rows = int(files), int(rows)
-        if api and "api_fetches" in tables:
+        files, rows = tx.fetchall(
+            "SELECT count(*), coalesce(sum(rows_loaded), 0) FROM audit.file_loads "
+            f"WHERE source = ? AND dag_run_id = ? AND status IN {LIVE_OR_SUPERSEDED}",
+            [source, run_id],
+        )[0]
+        changes.files, changes.file_rows = int(files), int(rows)
+        if api:
             fetches, rows = tx.fetchall(
                 "SELECT count(*), coalesce(sum(rows_inserted), 0) FROM audit.api_fetches "
                 "WHERE dag_run_id = ? AND coalesce(status, 'ok') = 'ok' AND rows_inserted > 0",
                 [run_id],
             )[0]
             changes.fetches, changes.fetch_rows = int(fetches), int(rows)
-        if reference_since is not None and "reference_loads" in tables:
+        if reference_since is not None:
             changes.reference_lists = [
                 name
                 for (name,) in tx.fetchall(

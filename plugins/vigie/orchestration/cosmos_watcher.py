@@ -219,13 +219,8 @@ class LeanProducerWatcherOperator(DbtProducerWatcherOperator):
             return {**plan.as_dict(), "dbt_ran": False}
         if plan.mode == "changed":
             self.select = plan.selectors
-            excluded = [
-                flag
-                for kind in plan.excluded_resource_types
-                for flag in ("--exclude-resource-type", kind)
-            ]
             flags: list[str] = list(getattr(self, "dbt_cmd_flags", None) or [])
-            self.dbt_cmd_flags = [*flags, *excluded]
+            self.dbt_cmd_flags = [*flags, *plan.exclude_flags]
             log.info(
                 "dbt build --select %s: %d of the project's models",
                 " ".join(plan.selectors),

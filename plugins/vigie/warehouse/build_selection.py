@@ -87,19 +87,17 @@ class BuildPlan:
         return [s.selector for s in self.changed] if self.mode == "changed" else []
 
     @property
-    def excluded_resource_types(self) -> list[str]:
-        """Unit tests test the code, which a ``changed`` plan knows is unchanged."""
-        return ["unit_test"] if self.mode == "changed" else []
+    def exclude_flags(self) -> list[str]:
+        """dbt's flags leaving unit tests out of a ``changed`` plan: they test the code, which
+        such a plan knows is unchanged."""
+        return ["--exclude-resource-type", "unit_test"] if self.mode == "changed" else []
 
     def dbt_args(self) -> list[str]:
         """The ``dbt`` arguments of this plan (empty for ``nothing``)."""
         if self.mode == "full":
             return ["build"]
         if self.mode == "changed":
-            excluded = [
-                a for t in self.excluded_resource_types for a in ("--exclude-resource-type", t)
-            ]
-            return ["build", "--select", *self.selectors, *excluded]
+            return ["build", "--select", *self.selectors, *self.exclude_flags]
         return []
 
     def as_dict(self) -> dict:
